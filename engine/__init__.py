@@ -1,0 +1,1 @@
+"""dope-or-nope engine: embed product images, index them per variant, search by photo."""

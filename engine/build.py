@@ -1,0 +1,80 @@
+"""Embeddings → one saved index per variant; existing indexes are updated, not rebuilt."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import IndexCorruptError, IndexMismatchError
+from engine.index import HnswParams, VariantIndex, load_index, save_index
+from engine.index.metrics import Metric
+from engine.variants import Variant
+
+logger = logging.getLogger(__name__)
+
+
+def index_provenance(embedder_description: dict, catalog_id: str, revision: int) -> dict:
+    """What an index records about how it was made (checked again when it is opened)."""
+    return embedder_description | {"catalog_id": catalog_id, "catalog_revision": revision}
+
+
+def build_variant_index(
+    variant: Variant,
+    ids: np.ndarray,
+    features: np.ndarray,
+    indexes_dir: Path,
+    provenance: dict,
+    params: HnswParams | None = None,
+    *,
+    rebuild: bool = False,
+) -> tuple[VariantIndex, float]:
+    """Create or update the index of `variant` so it holds exactly `ids`; returns (index, seconds)."""
+    started = time.perf_counter()
+    path = variant.index_path(indexes_dir)
+    meta = provenance | {"metric": variant.metric, "dim": int(features.shape[1])}
+    index = None if rebuild else _open_existing(path, meta)
+    if index is None:
+        index = VariantIndex.build(features, ids, variant.metric, params=params, meta=meta)
+    else:
+        present = set(index.ids().tolist())
+        wanted = set(ids.tolist())
+        new_rows = np.asarray([i for i, item in enumerate(ids.tolist()) if item not in present], dtype=np.int64)
+        index.add(features[new_rows], ids[new_rows]) if len(new_rows) else None
+        index.remove(sorted(present - wanted))
+        index.meta = meta
+        logger.info("%s: +%d −%d items", variant, len(new_rows), len(present - wanted))
+    save_index(index, path)
+    return index, time.perf_counter() - started
+
+
+def _open_existing(path: Path, meta: dict) -> VariantIndex | None:
+    if not path.exists():
+        return None
+    try:
+        return load_index(path, expect=meta)
+    except (IndexMismatchError, IndexCorruptError) as exc:
+        logger.warning("rebuilding %s: %s", path.name, exc)
+        return None
+
+
+def build_all(
+    embedder_name: str,
+    metrics: Sequence[Metric],
+    ids: np.ndarray,
+    features: np.ndarray,
+    indexes_dir: Path,
+    provenance: dict,
+    params: HnswParams | None = None,
+    rebuild: bool = False,
+) -> dict[str, float]:
+    """Every metric's index for one embedder; returns seconds per variant name."""
+    seconds: dict[str, float] = {}
+    for metric in metrics:
+        variant = Variant(embedder_name, metric)
+        _, seconds[str(variant)] = build_variant_index(
+            variant, ids, features, indexes_dir, provenance, params, rebuild=rebuild
+        )
+    return seconds

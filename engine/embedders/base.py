@@ -1,0 +1,119 @@
+"""The Embedder: a network *with* its preprocessing, so nobody pairs the wrong transform with it.
+
+`preprocess` runs on the CPU (in DataLoader workers) and returns a uint8 tensor: the float
+conversion and normalisation happen on the model's device, which moves 4× fewer bytes to a GPU.
+`embed_batch` is the only code in the project that touches the accelerator.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+logger = logging.getLogger(__name__)
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# EfficientNet-Lite was trained on (x*255 - 127) / 128, i.e. mean 127/255, std 128/255.
+TF_LITE_MEAN = (127 / 255,) * 3
+TF_LITE_STD = (128 / 255,) * 3
+PAD_COLOUR = (255, 255, 255)  # catalog photos are mostly on white: letterbox with white
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """'auto'/None → CUDA when present, else CPU; anything else is passed to torch."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def letterbox(image: Image.Image, size: int) -> Image.Image:
+    """Resize keeping the aspect ratio, pad to a size×size square (nothing of the product lost)."""
+    width, height = image.size
+    scale = size / max(width, height)
+    new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = image.resize(new_size, Image.Resampling.BILINEAR, reducing_gap=3.0)
+    if new_size == (size, size):
+        return resized
+    canvas = Image.new("RGB", (size, size), PAD_COLOUR)
+    canvas.paste(resized, ((size - new_size[0]) // 2, (size - new_size[1]) // 2))
+    return canvas
+
+
+def pil_to_uint8_tensor(image: Image.Image) -> torch.Tensor:
+    """HWC uint8 PIL → CHW uint8 tensor, without a float copy."""
+    array = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+
+
+@dataclass
+class Embedder:
+    """A feature extractor: `model` maps a normalised (N, 3, S, S) batch to (N, dim) features."""
+
+    name: str
+    model: torch.nn.Module
+    dim: int
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    device: torch.device
+    provenance: dict[str, Any] = field(default_factory=dict)
+    is_random: bool = False
+
+    def __post_init__(self) -> None:
+        self.model.eval().to(self.device)
+        if self.device.type == "cuda":
+            self.model.to(memory_format=torch.channels_last)
+        self._mean = torch.tensor(self.mean, device=self.device).view(1, 3, 1, 1) * 255
+        self._std = torch.tensor(self.std, device=self.device).view(1, 3, 1, 1) * 255
+
+    # --- CPU side ---------------------------------------------------------------------------
+    def preprocess(self, image: Image.Image) -> torch.Tensor:
+        """An RGB image (already cropped) → (3, S, S) uint8 tensor ready for `embed_batch`."""
+        return pil_to_uint8_tensor(letterbox(image, self.input_size))
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance stored beside every index and embedding file built with this embedder."""
+        return {
+            "embedder": self.name,
+            "dim": self.dim,
+            "input_size": self.input_size,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "random_weights": self.is_random,
+            **self.provenance,
+        }
+
+    # --- device side ------------------------------------------------------------------------
+    def normalise(self, batch: torch.Tensor) -> torch.Tensor:
+        """uint8 (N, 3, S, S) on any device → normalised float on the model's device."""
+        batch = batch.to(self.device, non_blocking=True)
+        if self.device.type == "cuda":
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return (batch.float() - self._mean) / self._std
+
+    @torch.inference_mode()
+    def embed_batch(self, batch: torch.Tensor) -> np.ndarray:
+        """uint8 batch → float32 features (N, dim) on the CPU."""
+        inputs = self.normalise(batch)
+        if self.device.type == "cuda":
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                features = self.model(inputs)
+        else:
+            features = self.model(inputs)
+        return features.float().cpu().numpy()
+
+    def embed_images(self, images: Sequence[Image.Image], batch_size: int = 32) -> np.ndarray:
+        """Convenience for small lists (queries, tests); bulk ingestion uses engine.ingest."""
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        chunks = []
+        for start in range(0, len(images), batch_size):
+            batch = torch.stack([self.preprocess(im) for im in images[start : start + batch_size]])
+            chunks.append(self.embed_batch(batch))
+        return np.concatenate(chunks).astype(np.float32, copy=False)

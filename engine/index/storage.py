@@ -1,0 +1,143 @@
+"""Atomic, self-describing index files.
+
+One file per variant: magic, a JSON header (provenance, parameters, centre, deleted ids, a
+SHA-256 of the payload), then hnswlib's own serialisation. It is written to a temporary file in
+the same folder, fsynced, and renamed over the old one, so a crash mid-save leaves the previous
+index intact; a truncated or foreign file fails the checksum and is refused.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import struct
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import hnswlib
+import numpy as np
+
+from engine.errors import IndexCorruptError, IndexMismatchError
+from engine.index.variant_index import HNSW_SPACE, HnswParams, VariantIndex
+
+logger = logging.getLogger(__name__)
+
+MAGIC = b"DOPEIDX1"
+FORMAT_VERSION = 1
+# Keys of the provenance that must match between an index and the engine that opens it.
+CHECKED_KEYS = ("embedder", "dim", "metric", "catalog_id", "input_size", "weights", "checkpoint")
+
+
+def save_index(index: VariantIndex, path: Path) -> None:
+    """Write `index` to `path` atomically (temp file + fsync + rename + directory fsync)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".hnsw-") as scratch:
+        raw_path = Path(scratch) / "graph.bin"
+        index.hnsw.save_index(str(raw_path))
+        payload = raw_path.read_bytes()
+    header = json.dumps(
+        {
+            "format": FORMAT_VERSION,
+            "metric": index.metric,
+            "dim": index.dim,
+            "params": vars(index.params),
+            "center": index.center.tolist() if index.center is not None else None,
+            "deleted": sorted(index.deleted),
+            "count": len(index),
+            "meta": index.meta,
+            "sha256": hashlib.sha256(payload).hexdigest(),
+        }
+    ).encode()
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(MAGIC + struct.pack("<Q", len(header)) + header + payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    logger.info("saved %s index (%d items) to %s", index.metric, len(index), path)
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """The JSON header alone (cheap: for listing variants without loading graphs)."""
+    with open(path, "rb") as handle:
+        header, _ = _read_header(handle, path)
+    return header
+
+
+def load_index(path: Path, expect: dict[str, Any] | None = None) -> VariantIndex:
+    """Read an index; refuse it if its provenance disagrees with `expect` on a checked key."""
+    try:
+        with open(path, "rb") as handle:
+            header, offset = _read_header(handle, path)
+            handle.seek(offset)
+            payload = handle.read()
+    except FileNotFoundError as exc:
+        raise IndexCorruptError(f"No index at {path}; build it with scripts/build_index.py") from exc
+    if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
+        raise IndexCorruptError(f"{path} is truncated or corrupt (checksum mismatch); rebuild it")
+    if expect:
+        check_provenance(header["meta"] | {"metric": header["metric"], "dim": header["dim"]}, expect, path)
+    index = VariantIndex(
+        header["metric"], int(header["dim"]), HnswParams(**header["params"]),
+        np.asarray(header["center"], dtype=np.float32) if header["center"] is not None else None,
+        header["meta"],
+    )
+    hnsw = hnswlib.Index(space=HNSW_SPACE[header["metric"]], dim=int(header["dim"]))
+    with tempfile.TemporaryDirectory(prefix="dope-hnsw-") as scratch:  # hnswlib reads paths only
+        raw_path = Path(scratch) / "graph.bin"
+        raw_path.write_bytes(payload)
+        hnsw.load_index(str(raw_path), max_elements=max(16, hnsw_count(header)))
+    index._restore(hnsw, set(header["deleted"]))
+    return index
+
+
+def hnsw_count(header: dict[str, Any]) -> int:
+    return int(header["count"]) + len(header["deleted"])
+
+
+def check_provenance(found: dict[str, Any], expect: dict[str, Any], path: Path) -> None:
+    """Raise IndexMismatchError naming every checked key on which the two disagree."""
+    problems = [
+        f"{key}: index has {found.get(key)!r}, expected {expect[key]!r}"
+        for key in CHECKED_KEYS
+        if key in expect and found.get(key) != expect[key]
+    ]
+    if problems:
+        raise IndexMismatchError(
+            f"{path} was built for something else ({'; '.join(problems)}). "
+            "Rebuild it with scripts/build_index.py."
+        )
+
+
+def _read_header(handle: Any, path: Path) -> tuple[dict[str, Any], int]:
+    start = handle.read(len(MAGIC) + 8)
+    if len(start) < len(MAGIC) + 8 or not start.startswith(MAGIC):
+        raise IndexCorruptError(f"{path} is not a dope-or-nope index file")
+    (length,) = struct.unpack("<Q", start[len(MAGIC) :])
+    raw = handle.read(length)
+    try:
+        header = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise IndexCorruptError(f"{path} has a damaged header") from exc
+    if header.get("format") != FORMAT_VERSION:
+        raise IndexCorruptError(f"{path} has format {header.get('format')}, expected {FORMAT_VERSION}")
+    return header, len(MAGIC) + 8 + length
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); harmless where directories can't be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

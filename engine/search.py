@@ -1,0 +1,189 @@
+"""The search API: one `Engine` holds the catalog, the embedders and the variant indexes.
+
+    engine = Engine.from_settings(Settings())
+    engine.search(photo_bytes, k=5, variant="efficientnet-lite0/hamming") -> [Match, ...]
+
+Everything here is synchronous and CPU/GPU bound; the bot reaches it through
+`engine.serving.BatchingSearcher`, which runs it off the event loop and batches queries.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from engine.build import index_provenance
+from engine.catalog.store import CatalogStore, Item
+from engine.embedders import Embedder, available_embedders, load_embedder
+from engine.errors import EngineError, IndexCorruptError, InvalidImageError, UnknownNameError
+from engine.images import DEFAULT_MAX_PIXELS, load_image
+from engine.index import VariantIndex, load_index
+from engine.settings import Settings
+from engine.variants import Variant
+
+logger = logging.getLogger(__name__)
+
+ImageInput = bytes | Image.Image | str | Path
+
+
+@dataclass(frozen=True)
+class Match:
+    item: Item
+    distance: float
+    rank: int  # 1-based
+
+
+@dataclass(frozen=True)
+class Query:
+    """One search request inside a batch."""
+
+    image: ImageInput
+    k: int
+    variant: str
+
+
+class Engine:
+    """Catalog + embedders + indexes. Build with `from_settings` or inject the parts (tests)."""
+
+    def __init__(
+        self,
+        catalog: CatalogStore,
+        embedders: dict[str, Embedder],
+        indexes: dict[str, VariantIndex],
+        *,
+        max_image_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        self.catalog = catalog
+        self.embedders = embedders
+        self.indexes = indexes
+        self.max_image_pixels = max_image_pixels
+        missing = {Variant.parse(v).embedder for v in indexes} - set(embedders)
+        if missing:
+            raise EngineError(f"indexes without their embedder: {sorted(missing)}")
+
+    # --- construction -----------------------------------------------------------------------
+    @classmethod
+    def from_settings(cls, settings: Settings, *, embedder_names: Sequence[str] | None = None) -> Engine:
+        """Open the catalog, load each embedder and every index built for it."""
+        catalog = CatalogStore(settings.catalog_path, create=False)
+        names = list(embedder_names or settings.embedders)
+        embedders: dict[str, Embedder] = {}
+        indexes: dict[str, VariantIndex] = {}
+        for name in names:
+            embedder = load_embedder(
+                name, settings.device, models_dir=settings.models_dir,
+                weights_dir=settings.weights_dir, allow_random=settings.allow_random_weights,
+            )
+            found = load_variant_indexes(embedder, catalog, settings.indexes_dir, settings.metrics)
+            if found:
+                embedders[name] = embedder
+                indexes.update(found)
+        if not indexes:
+            raise EngineError(
+                f"No indexes in {settings.indexes_dir} for {names}. "
+                "Build them with: python scripts/build_index.py"
+            )
+        logger.info("engine ready: %d items, variants %s", len(catalog), sorted(indexes))
+        return cls(catalog, embedders, indexes, max_image_pixels=settings.max_image_pixels)
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    # --- introspection ----------------------------------------------------------------------
+    def variants(self) -> list[str]:
+        return sorted(self.indexes)
+
+    def _index(self, variant: str) -> VariantIndex:
+        if variant not in self.indexes:
+            raise UnknownNameError(f"Unknown variant {variant!r}; available: {', '.join(self.variants())}")
+        return self.indexes[variant]
+
+    # --- search -----------------------------------------------------------------------------
+    def decode(self, image: ImageInput) -> Image.Image:
+        """Any accepted input → RGB image; raises InvalidImageError."""
+        return load_image(image, max_pixels=self.max_image_pixels)
+
+    def embed(self, images: Sequence[Image.Image], embedder: str) -> np.ndarray:
+        if embedder not in self.embedders:
+            raise UnknownNameError(f"Unknown embedder {embedder!r}; loaded: {sorted(self.embedders)}")
+        return self.embedders[embedder].embed_images(list(images))
+
+    def search(self, image: ImageInput, k: int = 5, variant: str | None = None) -> list[Match]:
+        """Top-k catalog items for one photo."""
+        result = self.search_many([Query(image, k, variant or self.variants()[0])])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def search_many(self, queries: Sequence[Query]) -> list[list[Match] | EngineError]:
+        """Decode, embed (one forward pass per embedder) and search a batch of queries.
+
+        A bad image fails only its own query: its slot holds the InvalidImageError.
+        """
+        results: list[list[Match] | EngineError] = [[] for _ in queries]
+        decoded: dict[int, Image.Image] = {}
+        for position, query in enumerate(queries):
+            try:
+                self._index(query.variant)
+                decoded[position] = self.decode(query.image)
+            except (InvalidImageError, UnknownNameError) as exc:
+                results[position] = exc
+        by_embedder: dict[str, list[int]] = {}
+        for position in decoded:
+            by_embedder.setdefault(Variant.parse(queries[position].variant).embedder, []).append(position)
+        for embedder, positions in by_embedder.items():
+            features = self.embed([decoded[p] for p in positions], embedder)
+            for row, position in enumerate(positions):
+                query = queries[position]
+                results[position] = self.search_vectors(features[row : row + 1], query.k, query.variant)[0]
+        return results
+
+    def search_vectors(self, features: np.ndarray, k: int, variant: str) -> list[list[Match]]:
+        """Top-k for raw feature vectors of the variant's embedder."""
+        ids, distances = self._index(variant).search(features, k)
+        return [self._matches(row_ids, row_d) for row_ids, row_d in zip(ids, distances)]
+
+    def neighbours_of_item(self, item_id: int, k: int, variant: str) -> list[Match]:
+        """Nearest catalog items to a catalog item (itself excluded), from its stored vector."""
+        index = self._index(variant)
+        stored = index.vectors([item_id])
+        ids, distances = index.search_stored(stored, k + 1)
+        keep = ids[0] != item_id
+        return self._matches(ids[0][keep][:k], distances[0][keep][:k])
+
+    def _matches(self, ids: np.ndarray, distances: np.ndarray) -> list[Match]:
+        items = self.catalog.get_many(ids.tolist())
+        matches = [
+            Match(items[int(i)], float(d), rank)
+            for rank, (i, d) in enumerate(((i, d) for i, d in zip(ids, distances) if int(i) in items), 1)
+        ]
+        return matches
+
+
+def load_variant_indexes(
+    embedder: Embedder, catalog: CatalogStore, indexes_dir: Path, metrics: Sequence[str]
+) -> dict[str, VariantIndex]:
+    """Every saved index of `embedder` for this catalog; mismatched ones raise, stale ones warn."""
+    expect = index_provenance(embedder.describe(), catalog.catalog_id, catalog.revision)
+    found: dict[str, VariantIndex] = {}
+    for metric in metrics:
+        variant = Variant(embedder.name, metric)  # type: ignore[arg-type]
+        path = variant.index_path(indexes_dir)
+        if not path.exists():
+            continue
+        try:
+            index = load_index(path, expect=expect | {"metric": metric})
+        except IndexCorruptError:
+            logger.exception("skipping unreadable index %s", path)
+            continue
+        if index.meta.get("catalog_revision") != catalog.revision:
+            logger.warning("%s is older than the catalog: run scripts/build_index.py", variant)
+        found[str(variant)] = index
+    return found
+
+
+__all__ = ["Engine", "Match", "Query", "available_embedders", "load_variant_indexes"]

@@ -1,0 +1,91 @@
+"""Async access to the Engine: queries wait a few milliseconds to share one forward pass.
+
+The event loop never runs torch or hnswlib: a single worker task gathers concurrent requests
+(until `window_ms` passes or `max_batch` are waiting), then runs `Engine.search_many` in a thread.
+One batch at a time keeps CPU threads from fighting each other and lets a GPU see full batches.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from engine.errors import EngineError
+from engine.search import Engine, ImageInput, Match, Query
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Pending:
+    query: Query
+    future: asyncio.Future[list[Match]]
+    enqueued: float = field(default_factory=time.perf_counter)
+
+
+class BatchingSearcher:
+    """`await searcher.search(photo, k, variant)` from any number of concurrent coroutines."""
+
+    def __init__(self, engine: Engine, *, window_ms: float = 5.0, max_batch: int = 32) -> None:
+        self.engine = engine
+        self.window = window_ms / 1000
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self.batch_sizes: list[int] = []  # for benchmarks: how well batching worked
+
+    async def initialize(self) -> None:
+        self._queue = asyncio.Queue()
+        self._worker = asyncio.create_task(self._run(), name="engine-batcher")
+
+    async def shutdown(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            try:
+                await self._worker
+            except asyncio.CancelledError:
+                pass
+            self._worker = None
+
+    async def search(self, image: ImageInput, k: int, variant: str) -> list[Match]:
+        """Top-k matches; raises the engine's error (e.g. InvalidImageError) for this query only."""
+        if self._queue is None:
+            raise RuntimeError("BatchingSearcher.initialize() was not awaited")
+        future: asyncio.Future[list[Match]] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(Query(image, k, variant), future))
+        return await future
+
+    async def run_sync(self, function, *args):  # type: ignore[no-untyped-def]
+        """Run any other engine call off the loop (e.g. neighbours_of_item for the game)."""
+        return await asyncio.to_thread(function, *args)
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = [await self._queue.get()]
+            deadline = time.perf_counter() + self.window
+            while len(batch) < self.max_batch:
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                except TimeoutError:
+                    break
+            await self._execute(batch)
+
+    async def _execute(self, batch: list[_Pending]) -> None:
+        self.batch_sizes.append(len(batch))
+        try:
+            results = await asyncio.to_thread(self.engine.search_many, [p.query for p in batch])
+        except Exception as exc:  # one broken batch must not kill the worker: fail its callers
+            logger.exception("engine batch of %d failed", len(batch))
+            results = [EngineError(f"search failed: {exc}") for _ in batch]
+        for pending, result in zip(batch, results):
+            if pending.future.done():  # the caller gave up (cancelled)
+                continue
+            if isinstance(result, Exception):
+                pending.future.set_exception(result)
+            else:
+                pending.future.set_result(result)

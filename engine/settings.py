@@ -1,0 +1,84 @@
+"""One typed settings object, read from the environment and an optional `.env` file.
+
+Every key is documented in `.env.example`; the Telegram token is a secret and never printed.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MetricName = Literal["l2", "l1", "hamming", "cosine"]
+
+
+class Settings(BaseSettings):
+    """Settings shared by the engine, the bot and the scripts."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DOPE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- engine -----------------------------------------------------------------------------
+    data_dir: Path = Field(Path("data"), description="Catalog, embeddings, indexes, models, votes.")
+    device: str = Field("auto", description="'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1'...")
+    # NoDecode: the validator below accepts `a,b` as well as a JSON list.
+    embedders: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["efficientnet-lite0"],
+        description="Embedders the engine loads and build_index.py indexes.",
+    )
+    metrics: Annotated[list[MetricName], NoDecode] = Field(default_factory=lambda: ["l2", "l1", "hamming", "cosine"])
+    weights_dir: Path | None = Field(
+        None, description="Folder with pretrained checkpoints (default: torch hub cache)."
+    )
+    allow_random_weights: bool = Field(
+        False, description="Tests only: lets 'random-init' and weightless VGG-16 load."
+    )
+    batch_size: int = Field(32, ge=1)
+    max_image_pixels: int = Field(40_000_000, ge=1, description="Bigger images are refused.")
+    hnsw_m: int = Field(16, ge=4)
+    hnsw_ef_construction: int = Field(200, ge=10)
+    hnsw_ef_search: int = Field(128, ge=10)
+    batch_window_ms: float = Field(5.0, ge=0, description="Micro-batching window for queries.")
+
+    # --- bot --------------------------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_base_url: str = Field("https://api.telegram.org/bot")
+    telegram_base_file_url: str = Field("https://api.telegram.org/file/bot")
+    default_variant: str | None = Field(None, description="e.g. 'efficientnet-lite0/hamming'.")
+    top_k: int = Field(5, ge=1, le=10, description="Matches per photo (Telegram albums hold 10).")
+    max_download_bytes: int = Field(20 * 1024 * 1024, description="Telegram's bot download limit.")
+
+    @field_validator("embedders", "metrics", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        """Accept `a,b,c` in the environment as well as JSON lists."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    # Derived paths: one place decides the on-disk layout.
+    @property
+    def catalog_path(self) -> Path:
+        return self.data_dir / "catalog.sqlite"
+
+    @property
+    def embeddings_dir(self) -> Path:
+        return self.data_dir / "embeddings"
+
+    @property
+    def indexes_dir(self) -> Path:
+        return self.data_dir / "indexes"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def votes_path(self) -> Path:
+        return self.data_dir / "votes.sqlite"

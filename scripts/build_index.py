@@ -1,0 +1,82 @@
+"""Build (or update) the search indexes: catalog → cached embeddings → one index per variant.
+
+Resumable: embeddings already cached are not recomputed, and existing indexes are updated with
+new and removed items instead of being rebuilt. Example:
+
+    python scripts/build_index.py --embedders efficientnet-lite0 --metrics l2,l1,hamming,cosine
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import time
+from pathlib import Path
+
+from engine.build import build_all, index_provenance
+from engine.catalog import CatalogStore
+from engine.embedders import load_embedder
+from engine.index import HnswParams
+from engine.ingest import embed_catalog
+from engine.settings import Settings
+
+logger = logging.getLogger("build_index")
+
+
+def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
+    parser.add_argument("--embedders", default=",".join(settings.embedders),
+                        help="comma-separated embedder names (default: %(default)s)")
+    parser.add_argument("--metrics", default=",".join(settings.metrics), help="default: %(default)s")
+    parser.add_argument("--device", default=settings.device, help="auto, cpu, cuda (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=settings.batch_size)
+    parser.add_argument("--workers", type=int, default=2, help="image-decoding processes")
+    parser.add_argument("--weights", type=Path, help="local weights file for a built-in embedder")
+    parser.add_argument("--input-size", type=int, help="override the embedder's input size")
+    parser.add_argument("--rebuild", action="store_true", help="ignore existing indexes")
+    parser.add_argument("--allow-random-weights", action="store_true",
+                        default=settings.allow_random_weights, help="tests/demos only")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = Settings()
+    args = parse_args(argv, settings)
+    settings = settings.model_copy(update={"data_dir": args.data_dir})
+    params = HnswParams(settings.hnsw_m, settings.hnsw_ef_construction, settings.hnsw_ef_search)
+    report: dict[str, dict] = {}
+    with CatalogStore(settings.catalog_path, create=False) as catalog:
+        for name in [n.strip() for n in args.embedders.split(",") if n.strip()]:
+            started = time.perf_counter()
+            embedder = load_embedder(
+                name, args.device, models_dir=settings.models_dir, weights_dir=settings.weights_dir,
+                weights=args.weights, allow_random=args.allow_random_weights, input_size=args.input_size,
+            )
+            run = embed_catalog(
+                catalog, embedder, settings.embeddings_dir, batch_size=args.batch_size,
+                num_workers=args.workers, max_pixels=settings.max_image_pixels, progress=not args.quiet,
+            )
+            provenance = index_provenance(embedder.describe(), catalog.catalog_id, catalog.revision)
+            metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+            seconds = build_all(name, metrics, run.ids, run.features, settings.indexes_dir,  # type: ignore[arg-type]
+                                provenance, params, rebuild=args.rebuild)
+            report[name] = {
+                "items": int(len(run.ids)), "embedded_now": run.embedded_now, "failed": len(run.failed),
+                "stage_seconds": run.timings, "index_seconds": seconds,
+                "total_seconds": time.perf_counter() - started,
+            }
+            logger.info("%s: %s", name, json.dumps(report[name]))
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    summary = {"embedders": report, "peak_rss_mib": round(peak_mib, 1)}
+    settings.indexes_dir.mkdir(parents=True, exist_ok=True)
+    (settings.indexes_dir / "build_report.json").write_text(json.dumps(summary, indent=2))
+    logger.info("done; peak memory %.0f MiB; report in %s", peak_mib, settings.indexes_dir / "build_report.json")
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    raise SystemExit(main())
