@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=10, description="Matches per photo (Telegram albums hold 10).")
     max_download_bytes: int = Field(20 * 1024 * 1024, description="Telegram's bot download limit.")
 
+    @field_validator("weights_dir", "telegram_bot_token", "default_variant", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`KEY=` in .env means "not set", not an empty path or token."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("embedders", "metrics", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

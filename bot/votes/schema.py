@@ -1,0 +1,70 @@
+"""The votes database schema, as numbered migrations (applied by VoteStore in one transaction each).
+
+This is the contract between the bot (writer) and scripts/retrain.py (reader); README's
+"Votes schema" section documents it. Never edit a released migration: append a new one.
+
+Tables
+- users(user_id, first_seen, variant): Telegram user id; `variant` is their chosen variant.
+- queries: one photo search. `query_vector` is the embedder's float32 feature of the photo
+  (raw bytes, `embedder` says whose), so retraining needs no stored photos; `query_item_id` is set
+  when the query was a catalog item (simulated users, the game).
+- shown: the matches a query displayed, by rank, with their distance.
+- game_pairs: a /play round: item_a shown with item_b, the neighbour `variant` chose.
+- votes: +1 (👍 dope) / −1 (👎 nope) by a user on exactly one shown match or one game pair;
+  UNIQUE per (user, target) so a replayed button press cannot count twice (a change of mind
+  updates the row).
+"""
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: initial schema
+    """
+    CREATE TABLE users (
+        user_id INTEGER PRIMARY KEY,
+        first_seen TEXT NOT NULL,
+        variant TEXT
+    );
+    CREATE TABLE queries (
+        query_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        embedder TEXT NOT NULL,
+        photo_sha256 TEXT,
+        file_id TEXT,
+        query_item_id INTEGER,
+        query_vector BLOB
+    );
+    CREATE INDEX queries_user ON queries(user_id);
+    CREATE TABLE shown (
+        shown_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        query_id INTEGER NOT NULL REFERENCES queries(query_id) ON DELETE CASCADE,
+        rank INTEGER NOT NULL,
+        item_id INTEGER NOT NULL,
+        distance REAL NOT NULL,
+        UNIQUE (query_id, rank)
+    );
+    CREATE TABLE game_pairs (
+        pair_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        item_a INTEGER NOT NULL,
+        item_b INTEGER NOT NULL,
+        distance REAL NOT NULL
+    );
+    CREATE INDEX game_pairs_variant ON game_pairs(variant);
+    CREATE TABLE votes (
+        vote_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        shown_id INTEGER REFERENCES shown(shown_id) ON DELETE CASCADE,
+        pair_id INTEGER REFERENCES game_pairs(pair_id) ON DELETE CASCADE,
+        value INTEGER NOT NULL CHECK (value IN (-1, 1)),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        CHECK ((shown_id IS NULL) <> (pair_id IS NULL)),
+        UNIQUE (user_id, shown_id),
+        UNIQUE (user_id, pair_id)
+    );
+    """,
+]
