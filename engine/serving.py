@@ -64,15 +64,15 @@ class BatchingSearcher:
         assert self._queue is not None
         while True:
             batch = [await self._queue.get()]
+            # Poll instead of wait_for(queue.get()): cancelling a get can drop an item on 3.11.
             deadline = time.perf_counter() + self.window
-            while len(batch) < self.max_batch:
+            while len(batch) + self._queue.qsize() < self.max_batch:
                 remaining = deadline - time.perf_counter()
                 if remaining <= 0:
                     break
-                try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), remaining))
-                except TimeoutError:
-                    break
+                await asyncio.sleep(min(remaining, 0.001))
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             await self._execute(batch)
 
     async def _execute(self, batch: list[_Pending]) -> None:
