@@ -7,6 +7,8 @@ where to put it. Random weights are only ever used when the caller passes `allow
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,7 +133,8 @@ def efficientnet_lite_trunk(
         torch.manual_seed(0)
         net, source = EfficientNet.from_name(variant, image_size=size), "random"
     else:
-        net = EfficientNet.from_pretrained(variant, weights_path=str(path), image_size=size)
+        with contextlib.redirect_stdout(io.StringIO()):  # the package prints on every load
+            net = EfficientNet.from_pretrained(variant, weights_path=str(path), image_size=size)
         source = str(path)
     return Backbone(variant, EfficientNetTrunk(net), 1280, size, TF_LITE_MEAN, TF_LITE_STD, source)
 
