@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     hnsw_ef_construction: int = Field(200, ge=10)
     hnsw_ef_search: int = Field(128, ge=10)
     batch_window_ms: float = Field(5.0, ge=0, description="Micro-batching window for queries.")
+    decoder: Literal["auto", "pil", "device"] = Field(
+        "auto", description="Ingestion JPEG decoding: auto (on the GPU when CUDA), pil (CPU), device."
+    )
+    compile_model: bool = Field(False, description="torch.compile the embedder for bulk ingestion.")
 
     # --- bot --------------------------------------------------------------------------------
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
@@ -50,6 +54,7 @@ class Settings(BaseSettings):
     default_variant: str | None = Field(None, description="e.g. 'efficientnet-lite0/hamming'.")
     top_k: int = Field(5, ge=1, le=10, description="Matches per photo (Telegram albums hold 10).")
     max_download_bytes: int = Field(20 * 1024 * 1024, description="Telegram's bot download limit.")
+    bot_rate_limiter: bool = Field(True, description="Use PTB's AIORateLimiter (tests may turn it off).")
 
     @field_validator("weights_dir", "telegram_bot_token", "default_variant", mode="before")
     @classmethod

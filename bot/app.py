@@ -1,0 +1,143 @@
+"""All wiring of the Telegram bot: `build_application(settings)` returns a ready PTB Application.
+
+Services (engine, batching searcher, vote store) are created in `post_init` and closed in
+`post_shutdown`, unless the caller injects them (tests share one engine across applications).
+The only difference between production and the local emulator is settings.telegram_base_url
+and settings.telegram_base_file_url.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from telegram import BotCommand
+from telegram.ext import (
+    AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler,
+    filters,
+)
+
+from bot.commands import BOT_COMMANDS
+from bot.handlers import account, errors, fallback, game, leaderboard, search, start, variants, votes
+from bot.services import SERVICES_KEY, SETTINGS_KEY, Services, check_engine_weights
+from bot.votes.store import VoteStore
+from engine.search import Engine
+from engine.serving import BatchingSearcher
+from engine.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+_INJECTED_KEY = "injected"
+
+
+class ConfigError(RuntimeError):
+    """The bot cannot start with these settings (the message says what to set)."""
+
+
+def build_application(settings: Settings, *, engine: Engine | None = None,
+                      vote_store: VoteStore | None = None) -> Application:  # type: ignore[type-arg]
+    """The bot, configured from `settings`; inject `engine`/`vote_store` to share or reuse them."""
+    if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put it in .env")
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .concurrent_updates(True)  # many users at once; the engine batches their photos
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if settings.bot_rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter())
+    application = builder.build()
+    application.bot_data[SETTINGS_KEY] = settings
+    application.bot_data[_INJECTED_KEY] = (engine, vote_store)
+    _add_handlers(application)
+    return application
+
+
+def _add_handlers(app: Application) -> None:  # type: ignore[type-arg]
+    """One group; inside it the first matching handler wins, so the ORDER below matters."""
+    messages = filters.UpdateType.MESSAGE  # edited messages are ignored
+    # 1. Commands.
+    app.add_handler(CommandHandler(["start", "help"], start.start))
+    app.add_handler(CommandHandler("variant", variants.show))
+    app.add_handler(CommandHandler("play", game.play))
+    app.add_handler(CommandHandler("leaderboard", leaderboard.show))
+    app.add_handler(CommandHandler("stats", account.stats))
+    app.add_handler(CommandHandler("export", account.export))
+    app.add_handler(CommandHandler("forget", account.forget))
+    # 2. Searchable images: photos, and JPEG/PNG/WebP sent as files (before the document fallback).
+    image_documents = filters.Document.MimeType(search.IMAGE_MIME_TYPES[0])
+    for mime in search.IMAGE_MIME_TYPES[1:]:
+        image_documents = image_documents | filters.Document.MimeType(mime)
+    app.add_handler(MessageHandler(messages & (filters.PHOTO | image_documents), search.photo))
+    # 3. Buttons, routed by their callback prefix (each handler validates the full data).
+    app.add_handler(CallbackQueryHandler(votes.vote, pattern=r"^v:"))
+    app.add_handler(CallbackQueryHandler(game.game_vote, pattern=r"^g:"))
+    app.add_handler(CallbackQueryHandler(game.play, pattern=r"^gn$"))
+    app.add_handler(CallbackQueryHandler(variants.pick, pattern=r"^var:"))
+    app.add_handler(CallbackQueryHandler(account.forget_confirm, pattern=r"^fg:"))
+    # 4. Fallbacks last: unknown commands, then any other message, then any other button.
+    app.add_handler(MessageHandler(messages & filters.COMMAND, fallback.unknown_command))
+    app.add_handler(MessageHandler(messages, fallback.unsupported))
+    app.add_handler(CallbackQueryHandler(fallback.stale_button))
+    app.add_error_handler(errors.on_error)
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    """Create (or adopt injected) services, then publish the command menu."""
+    settings: Settings = app.bot_data[SETTINGS_KEY]
+    engine, store = app.bot_data[_INJECTED_KEY]
+    owns_engine, owns_store = engine is None, store is None
+    if engine is None:
+        engine = await asyncio.to_thread(Engine.from_settings, settings)  # loads torch: off the loop
+    check_engine_weights(engine, settings)
+    if store is None:
+        store = VoteStore(settings.votes_path)
+        await store.initialize()
+    searcher = BatchingSearcher(engine, window_ms=settings.batch_window_ms, max_batch=settings.batch_size)
+    await searcher.initialize()
+    app.bot_data[SERVICES_KEY] = Services(settings, engine, searcher, store, owns_engine, owns_store)
+    await app.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])
+    logger.info("bot ready: variants %s, votes in %s", engine.variants(), store.path)
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    """Close what post_init created (injected services belong to the caller)."""
+    svc = app.bot_data.pop(SERVICES_KEY, None)
+    if not isinstance(svc, Services):
+        return
+    await svc.searcher.shutdown()
+    if svc.owns_store:
+        await svc.store.shutdown()
+    if svc.owns_engine:
+        svc.engine.close()
+
+
+@asynccontextmanager
+async def running(app: Application, *, poll_interval: float = 0.0,  # type: ignore[type-arg]
+                  timeout: int = 10) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    """Run the application's polling inside an existing event loop (tests, demo, benchmark).
+
+    Mirrors `run_polling`'s order, including post_init/post_shutdown, which only run_polling calls.
+    """
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.updater.start_polling(poll_interval=poll_interval, timeout=timeout)  # type: ignore[union-attr]
+        await app.start()
+        try:
+            yield app
+        finally:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)

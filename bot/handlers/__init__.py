@@ -1,0 +1,1 @@
+"""Telegram handlers, one module per feature; wired together in bot/app.py."""

@@ -1,0 +1,65 @@
+"""A user's own data: /stats (vote counts), /export (CSV document), /forget (delete, confirmed)."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, fields
+
+from telegram import InputFile, Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.votes import parse_or_refuse
+from bot.keyboards import forget_keyboard
+from bot.services import services
+from bot.votes.store import VoteRecord
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The user's photo searches, game rounds and votes."""
+    s = await services(context).store.user_stats(update.effective_user.id)
+    await update.effective_message.reply_text(
+        f"Your stats\nPhotos searched: {s.queries}\nSearch votes: 👍 {s.search_up} · 👎 {s.search_down}\n"
+        f"Game rounds: {s.game_pairs}\nGame votes: 👍 {s.game_up} · 👎 {s.game_down}"
+    )
+
+
+def votes_csv(votes: list[VoteRecord]) -> bytes:
+    """CSV (UTF-8, header row) of the user's votes."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=[f.name for f in fields(VoteRecord)])
+    writer.writeheader()
+    for vote in votes:
+        writer.writerow(asdict(vote))
+    return buffer.getvalue().encode("utf-8")
+
+
+async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the user's votes as votes.csv."""
+    votes = await services(context).store.user_votes(update.effective_user.id)
+    await update.effective_message.reply_document(
+        InputFile(votes_csv(votes), filename="votes.csv"),
+        caption=f"Your {len(votes)} vote(s) as CSV.",
+    )
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask for confirmation before deleting anything."""
+    await update.effective_message.reply_text(
+        "Delete all your searches, game rounds and votes? This cannot be undone.",
+        reply_markup=forget_keyboard(),
+    )
+
+
+async def forget_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Handle `fg:y` / `fg:n`."""
+    query = update.callback_query
+    parsed = await parse_or_refuse(query, "forget")
+    if parsed is None:
+        return
+    if not parsed.confirm:
+        await query.answer("Nothing deleted.")
+        await query.edit_message_text("OK, nothing was deleted.")
+        return
+    deleted = await services(context).store.forget_user(query.from_user.id)
+    await query.answer("Deleted.")
+    await query.edit_message_text("🗑 Your data is deleted." if deleted else "There was no data to delete.")

@@ -1,0 +1,27 @@
+"""The one error handler: log with the traceback, then tell the user briefly."""
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import captions
+
+logger = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the exception (never the token: only the update id), then apologise in the chat."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    logger.error("error while handling update %s", update_id, exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(captions.SOMETHING_WRONG)
+        elif update.effective_chat is not None:
+            await context.bot.send_message(update.effective_chat.id, captions.SOMETHING_WRONG)
+    except TelegramError:  # the network itself may be what failed; the log already has it
+        logger.warning("could not tell update %s about the error", update_id)

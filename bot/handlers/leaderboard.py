@@ -1,0 +1,51 @@
+"""/leaderboard: variants ranked by approval, with 95% Wilson intervals, plus a bar chart."""
+from __future__ import annotations
+
+import io
+import logging
+
+from telegram import Update
+from telegram.constants import ChatAction
+from telegram.ext import ContextTypes
+
+from bot.chat_action import keep_chat_action
+from bot.ranking import LeaderboardRow, format_leaderboard, leaderboard
+from bot.services import services
+
+logger = logging.getLogger(__name__)
+
+
+async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the three tables (search, game, all) and, when there are votes, a PNG chart."""
+    svc = services(context)
+    counts = await svc.store.leaderboard_counts()
+    variants = svc.engine.variants()
+    tables = [
+        format_leaderboard("🔎 Search votes", leaderboard(counts, "search", variants)),
+        format_leaderboard("🎲 Game votes", leaderboard(counts, "game", variants)),
+        format_leaderboard("🏆 All votes", leaderboard(counts, None, variants)),
+    ]
+    await update.effective_message.reply_text("\n\n".join(tables))
+    overall = leaderboard(counts, None, variants)
+    if any(row.n for row in overall):
+        async with keep_chat_action(context.bot, update.effective_chat.id, ChatAction.UPLOAD_PHOTO):
+            png = await svc.searcher.run_sync(render_chart, overall)
+            await update.effective_message.reply_photo(png, caption="Approval rate with 95% CI (all votes)")
+
+
+def render_chart(rows: list[LeaderboardRow]) -> bytes:
+    """A horizontal bar chart of approval rates with Wilson error bars (worker thread, Agg)."""
+    from matplotlib.figure import Figure  # lazy: matplotlib is slow to import
+
+    figure = Figure(figsize=(6, 0.5 * len(rows) + 1.2), dpi=100)
+    axes = figure.subplots()
+    names = [row.variant for row in rows][::-1]
+    rates = [row.rate for row in rows][::-1]
+    errors = [[r.rate - r.low for r in rows][::-1], [r.high - r.rate for r in rows][::-1]]
+    axes.barh(names, rates, xerr=errors, color="#4c8bf5", capsize=3)
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("approval rate (share of dope votes)")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")  # Figure without pyplot: Agg canvas, no display needed
+    return buffer.getvalue()

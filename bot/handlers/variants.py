@@ -1,0 +1,38 @@
+"""/variant: list the search variants (embedder × metric) and let the user pick one."""
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.votes import parse_or_refuse
+from bot.keyboards import variant_keyboard
+from bot.services import services
+
+
+async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the variants with the user's current one ticked."""
+    svc = services(context)
+    current = await svc.variant_of(update.effective_user.id)
+    await update.effective_message.reply_text(
+        f"Your search variant: {current}\nPick another one:",
+        reply_markup=variant_keyboard(svc.engine.variants(), current),
+    )
+
+
+async def pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Handle `var:<index>`: store the choice and tick it."""
+    query = update.callback_query
+    svc = services(context)
+    parsed = await parse_or_refuse(query, "variant")
+    if parsed is None:
+        return
+    variants = svc.engine.variants()
+    if parsed.target >= len(variants):
+        await query.answer("That variant is no longer available; send /variant again.")
+        return
+    chosen = variants[parsed.target]
+    await svc.store.set_variant(query.from_user.id, chosen)
+    await query.answer(f"Variant set to {chosen}")
+    text = f"Your search variant: {chosen}\nSend a photo to try it."
+    if getattr(query.message, "text", None) != text:
+        await query.edit_message_text(text, reply_markup=variant_keyboard(variants, chosen))

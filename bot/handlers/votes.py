@@ -1,0 +1,64 @@
+"""👍/👎 presses on search results: record (or change) the vote, then tick it on the keyboard."""
+from __future__ import annotations
+
+import logging
+
+from telegram import CallbackQuery, Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot import callbacks, captions
+from bot.keyboards import vote_keyboard
+from bot.services import services
+from bot.votes.store import NotYourVote, UnknownTarget, VoteOutcome
+
+logger = logging.getLogger(__name__)
+
+ANSWERS = {VoteOutcome.NEW: "Thanks, vote saved!", VoteOutcome.CHANGED: "Vote changed.",
+           VoteOutcome.UNCHANGED: "Already counted."}
+
+
+async def vote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Handle `v:<shown_id>:±`: validate against the database, store, edit the keyboard."""
+    query = update.callback_query
+    svc = services(context)
+    parsed = await parse_or_refuse(query, "vote")
+    if parsed is None:
+        return
+    try:
+        outcome = await svc.store.record_vote(query.from_user.id, parsed.value, shown_id=parsed.target)
+    except (UnknownTarget, NotYourVote) as error:
+        await refuse(query, error)
+        return
+    await query.answer(ANSWERS[outcome])
+    if outcome is not VoteOutcome.UNCHANGED:
+        rows = await svc.store.query_votes(query.from_user.id, parsed.target)
+        await edit_markup(query, vote_keyboard([(r.shown_id, r.rank, r.value) for r in rows]))
+
+
+async def parse_or_refuse(query: CallbackQuery, kind: str) -> callbacks.Callback | None:
+    """The parsed callback if it is well-formed and of `kind`; otherwise answer politely."""
+    try:
+        parsed = callbacks.parse(query.data)
+    except callbacks.MalformedCallback:
+        logger.info("malformed callback data from user %s", query.from_user.id)
+        parsed = None
+    if parsed is None or parsed.kind != kind:
+        await query.answer(captions.STALE_BUTTON)
+        return None
+    return parsed
+
+
+async def refuse(query: CallbackQuery, error: Exception) -> None:
+    """A polite answer for a stale, forged or someone else's button; nothing changes."""
+    logger.info("refused callback %r from user %s: %s", query.data, query.from_user.id, error)
+    await query.answer(captions.NOT_YOURS if isinstance(error, NotYourVote) else captions.STALE_BUTTON)
+
+
+async def edit_markup(query: CallbackQuery, markup: object) -> None:
+    """Edit the keyboard; "not modified" (a double press racing itself) is harmless."""
+    try:
+        await query.edit_message_reply_markup(markup)  # type: ignore[arg-type]
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise

@@ -1,0 +1,79 @@
+"""Long-lived services of the running bot, kept in `bot_data` and read through typed accessors.
+
+`Services` is created in `post_init` (bot/app.py) and closed in `post_shutdown`; handlers call
+`services(context)` instead of poking at `bot_data` keys.
+"""
+from __future__ import annotations
+
+import random
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.ext import Application, ContextTypes
+
+from bot.votes.store import VoteStore
+from engine.errors import EngineError
+from engine.search import Engine
+from engine.serving import BatchingSearcher
+from engine.settings import Settings
+
+SERVICES_KEY = "services"
+SETTINGS_KEY = "settings"
+_MAX_REMEMBERED_ALBUMS = 1024
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    searcher: BatchingSearcher
+    store: VoteStore
+    owns_engine: bool = False
+    owns_store: bool = False
+    # item_id → Telegram file_id of its photo, once uploaded: later albums reuse it (fast).
+    photo_file_ids: dict[int, str] = field(default_factory=dict)
+    busy_users: set[int] = field(default_factory=set)
+    seen_albums: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def first_of_album(self, media_group_id: str) -> bool:
+        """True for the first photo of a user's album seen; later ones are ignored."""
+        if media_group_id in self.seen_albums:
+            return False
+        self.seen_albums[media_group_id] = None
+        while len(self.seen_albums) > _MAX_REMEMBERED_ALBUMS:
+            self.seen_albums.popitem(last=False)
+        return True
+
+    def default_variant(self) -> str:
+        variants = self.engine.variants()
+        wanted = self.settings.default_variant
+        return wanted if wanted in variants else variants[0]
+
+    async def variant_of(self, user_id: int) -> str:
+        """The user's chosen variant if it still exists, else the default."""
+        chosen = await self.store.get_variant(user_id)
+        return chosen if chosen in self.engine.variants() else self.default_variant()
+
+
+def services(context: ContextTypes.DEFAULT_TYPE | Any) -> Services:
+    """The running bot's services (raises if post_init has not run)."""
+    found = context.bot_data.get(SERVICES_KEY)
+    if not isinstance(found, Services):
+        raise RuntimeError("bot services are not initialised (post_init did not run)")
+    return found
+
+
+def settings_of(application: Application) -> Settings:  # type: ignore[type-arg]
+    return application.bot_data[SETTINGS_KEY]
+
+
+def check_engine_weights(engine: Engine, settings: Settings) -> None:
+    """Refuse to serve untrained (random) weights unless the settings allow it (tests only)."""
+    random_ones = sorted(name for name, e in engine.embedders.items() if getattr(e, "is_random", False))
+    if random_ones and not settings.allow_random_weights:
+        raise EngineError(
+            f"embedders {random_ones} have random weights; refusing to start the bot. "
+            "Set DOPE_ALLOW_RANDOM_WEIGHTS=true only for tests and demos."
+        )
