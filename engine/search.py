@@ -9,11 +9,14 @@ Everything here is synchronous and CPU/GPU bound; the bot reaches it through
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from engine.build import index_provenance
@@ -28,6 +31,7 @@ from engine.variants import Variant
 logger = logging.getLogger(__name__)
 
 ImageInput = bytes | Image.Image | str | Path
+DEFAULT_DECODE_THREADS = min(4, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -56,11 +60,14 @@ class Engine:
         indexes: dict[str, VariantIndex],
         *,
         max_image_pixels: int = DEFAULT_MAX_PIXELS,
+        decode_threads: int = DEFAULT_DECODE_THREADS,
     ) -> None:
         self.catalog = catalog
         self.embedders = embedders
         self.indexes = indexes
         self.max_image_pixels = max_image_pixels
+        # A batch's photos are decoded and letterboxed in parallel: Pillow releases the GIL.
+        self._decoder = ThreadPoolExecutor(max(1, decode_threads), thread_name_prefix="decode")
         missing = {Variant.parse(v).embedder for v in indexes} - set(embedders)
         if missing:
             raise EngineError(f"indexes without their embedder: {sorted(missing)}")
@@ -91,6 +98,7 @@ class Engine:
         return cls(catalog, embedders, indexes, max_image_pixels=settings.max_image_pixels)
 
     def close(self) -> None:
+        self._decoder.shutdown(wait=False)
         self.catalog.close()
 
     # --- introspection ----------------------------------------------------------------------
@@ -125,22 +133,30 @@ class Engine:
         A bad image fails only its own query: its slot holds the InvalidImageError.
         """
         results: list[list[Match] | EngineError] = [[] for _ in queries]
-        decoded: dict[int, Image.Image] = {}
-        for position, query in enumerate(queries):
-            try:
-                self._index(query.variant)
-                decoded[position] = self.decode(query.image)
-            except (InvalidImageError, UnknownNameError) as exc:
-                results[position] = exc
+        prepared = list(self._decoder.map(self._prepare, queries)) if len(queries) > 1 else (
+            [self._prepare(queries[0])] if queries else [])
         by_embedder: dict[str, list[int]] = {}
-        for position in decoded:
-            by_embedder.setdefault(Variant.parse(queries[position].variant).embedder, []).append(position)
+        for position, outcome in enumerate(prepared):
+            if isinstance(outcome, EngineError):
+                results[position] = outcome
+            else:
+                by_embedder.setdefault(Variant.parse(queries[position].variant).embedder, []).append(position)
         for embedder, positions in by_embedder.items():
-            features = self.embed([decoded[p] for p in positions], embedder)
+            pixels = torch.stack([prepared[p] for p in positions])  # type: ignore[misc]
+            features = self.embedders[embedder].embed_batch(pixels)
             for row, position in enumerate(positions):
                 query = queries[position]
                 results[position] = self.search_vectors(features[row : row + 1], query.k, query.variant)[0]
         return results
+
+    def _prepare(self, query: Query) -> torch.Tensor | EngineError:
+        """Decode and preprocess one query's photo (runs in a decode thread)."""
+        try:
+            self._index(query.variant)
+            embedder = self.embedders[Variant.parse(query.variant).embedder]
+            return embedder.preprocess(self.decode(query.image))
+        except (InvalidImageError, UnknownNameError) as exc:
+            return exc
 
     def search_vectors(self, features: np.ndarray, k: int, variant: str) -> list[list[Match]]:
         """Top-k for raw feature vectors of the variant's embedder."""

@@ -36,6 +36,10 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
     parser.add_argument("--weights", type=Path, help="local weights file for a built-in embedder")
     parser.add_argument("--input-size", type=int, help="override the embedder's input size")
     parser.add_argument("--rebuild", action="store_true", help="ignore existing indexes")
+    parser.add_argument("--decoder", choices=["auto", "pil", "device"], default=settings.decoder,
+                        help="JPEG decoding: auto = batched on the GPU under CUDA (default: %(default)s)")
+    parser.add_argument("--compile", action="store_true", default=settings.compile_model,
+                        help="torch.compile the embedder (pays off for big GPU runs)")
     parser.add_argument("--allow-random-weights", action="store_true",
                         default=settings.allow_random_weights, help="tests/demos only")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -55,9 +59,12 @@ def main(argv: list[str] | None = None) -> int:
                 name, args.device, models_dir=settings.models_dir, weights_dir=settings.weights_dir,
                 weights=args.weights, allow_random=args.allow_random_weights, input_size=args.input_size,
             )
+            if args.compile:
+                embedder.compile()
             run = embed_catalog(
                 catalog, embedder, settings.embeddings_dir, batch_size=args.batch_size,
                 num_workers=args.workers, max_pixels=settings.max_image_pixels, progress=not args.quiet,
+                decoder=args.decoder,
             )
             provenance = index_provenance(embedder.describe(), catalog.catalog_id, catalog.revision)
             metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]

@@ -90,6 +90,11 @@ class Embedder:
         }
 
     # --- device side ------------------------------------------------------------------------
+    def compile(self, mode: str | None = None) -> Embedder:
+        """Opt-in torch.compile of the network (slow first batches; for bulk GPU ingestion)."""
+        self.model = torch.compile(self.model, mode=mode)  # type: ignore[assignment]
+        return self
+
     def normalise(self, batch: torch.Tensor) -> torch.Tensor:
         """uint8 (N, 3, S, S) on any device → normalised float on the model's device."""
         batch = batch.to(self.device, non_blocking=True)

@@ -108,9 +108,23 @@ def _classifier_head(payload: dict[str, Any], name: str, device: torch.device) -
     )
 
 
+def _pca(payload: dict[str, Any], name: str, device: torch.device) -> Embedder:
+    from engine.embedders.pca import load_pca_embedder  # it loads its base through this module
+
+    return load_pca_embedder(payload, name, device)
+
+
+def _projection(payload: dict[str, Any], name: str, device: torch.device) -> Embedder:
+    from engine.embedders.projection import load_projection_embedder  # loads its base through us
+
+    return load_projection_embedder(payload, name, device)
+
+
 # kind → loader; scripts/retrain.py registers its own kinds here (see engine.embedders).
 CHECKPOINT_KINDS: dict[str, Callable[[dict[str, Any], str, torch.device], Embedder]] = {
     "classifier-head": _classifier_head,
+    "pca": _pca,
+    "projection": _projection,
 }
 
 

@@ -58,11 +58,12 @@ def collate(samples: list[tuple[int, torch.Tensor | None, str]]) -> Batch:
 
 
 def catalog_loader(
-    dataset: CatalogImages, *, batch_size: int, num_workers: int, pin_memory: bool
+    dataset: Dataset, *, batch_size: int, num_workers: int, pin_memory: bool,
+    collate_fn: Callable = collate,
 ) -> DataLoader[Batch]:
     """Ordered batches; workers decode JPEGs while the model runs on the previous batch."""
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-        collate_fn=collate, pin_memory=pin_memory,
+        collate_fn=collate_fn, pin_memory=pin_memory,
         persistent_workers=False, prefetch_factor=4 if num_workers else None,
     )

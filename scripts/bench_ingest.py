@@ -1,0 +1,138 @@
+"""Ingestion throughput (images/s): a seed-style loop vs the engine's batched pipeline.
+
+    python scripts/bench_ingest.py                     # 200 photos of 640 px, efficientnet-lite0
+    python scripts/bench_ingest.py --quick             # CI-sized: 12 photos, random-init
+
+(a) "seed loop": what a first script does: for each file, PIL open, resize to the input size,
+to float tensor, normalise, `model(x)` with autograd on, one image at a time.
+(b) "engine": engine.ingest.embed_catalog: DataLoader workers decode and letterbox while the
+model runs, batches, inference_mode; with decoder "pil" (CPU workers) and "device" (batched
+torchvision decode_jpeg on the embedder's device: nvjpeg on CUDA).
+Each path runs on the CPU and, when CUDA exists, on the GPU, all in one process; each stage's
+share of the wall time names the bottleneck. Results: --out JSON and a Markdown table.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from engine.benchmarking import (
+    RESULTS_DIR, Row, apply_threads, base_parser, configure_logging, machine_info, machine_line,
+    markdown_table, shares, skipped, stage, synthetic_catalog, write_results,
+)
+from engine.catalog.store import CatalogStore
+from engine.embedders import Embedder, load_embedder
+from engine.ingest import embed_catalog
+
+logger = logging.getLogger("bench_ingest")
+
+COLUMNS = ["device", "path", "images", "seconds", "images_per_s", "speedup", "bottleneck", "shares"]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = base_parser("bench_ingest", __doc__)
+    parser.add_argument("--n", type=int, default=200, help="catalog photos (default: %(default)s)")
+    parser.add_argument("--size", type=int, default=640, help="photo size in px (default: %(default)s)")
+    parser.add_argument("--embedder", default="efficientnet-lite0", help="default: %(default)s")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader decode processes")
+    parser.add_argument("--devices", default="cpu,cuda", help="devices to try; absent ones are skipped")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile (GPU)")
+    parser.add_argument("--cache", type=Path, default=RESULTS_DIR / "cache",
+                        help="where the rendered catalog is kept between runs (default: %(default)s)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n, args.size, args.embedder, args.batch_size, args.workers = 8, 96, "random-init", 4, 0
+    return args
+
+
+def seed_loop(catalog: CatalogStore, embedder: Embedder) -> tuple[int, dict[str, float]]:
+    """The naive way: one image at a time, plain resize, float tensor, autograd on."""
+    timings: dict[str, float] = {}
+    mean = torch.tensor(embedder.mean).view(1, 3, 1, 1)
+    std = torch.tensor(embedder.std).view(1, 3, 1, 1)
+    rows = []
+    count = 0
+    for item in catalog.iter_items():
+        with stage(timings, "read"):
+            image = Image.open(catalog.resolve_image(item)).convert("RGB")
+        with stage(timings, "preprocess"):
+            image = image.resize((embedder.input_size, embedder.input_size))
+            x = torch.from_numpy(np.asarray(image, np.float32) / 255).permute(2, 0, 1)[None]
+            x = ((x - mean) / std).to(embedder.device)
+        with stage(timings, "embed"):
+            rows.append(embedder.model(x).detach().cpu().numpy())  # autograd on, as written naively
+        count += 1
+    with stage(timings, "write"), tempfile.TemporaryDirectory() as scratch:
+        np.save(Path(scratch) / "features.npy", np.concatenate(rows))
+    return count, timings
+
+
+def engine_path(catalog: CatalogStore, embedder: Embedder, decoder: str, args: argparse.Namespace) -> tuple[int, dict[str, float]]:
+    with tempfile.TemporaryDirectory() as scratch:
+        run = embed_catalog(catalog, embedder, Path(scratch), batch_size=args.batch_size,
+                            num_workers=args.workers, progress=False, decoder=decoder)
+    return len(run.ids), run.timings
+
+
+def measure(label: str, device: str, work, baseline: float | None) -> Row:  # type: ignore[no-untyped-def]
+    if device == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    count, timings = work()
+    seconds = time.perf_counter() - started
+    rate = count / seconds
+    part = shares(timings)
+    logger.info("%s on %s: %d images in %.1f s (%.1f img/s) %s", label, device, count, seconds, rate, part)
+    return {"device": device, "path": label, "images": count, "seconds": round(seconds, 2),
+            "images_per_s": round(rate, 2), "speedup": round(rate / baseline, 2) if baseline else 1.0,
+            "bottleneck": max(part, key=part.get) if part else None, "shares": part,
+            "stage_seconds": {k: round(v, 3) for k, v in timings.items()}}
+
+
+def bench_device(catalog: CatalogStore, device: str, args: argparse.Namespace) -> list[Row]:
+    embedder = load_embedder(args.embedder, device, allow_random=True)
+    warm = torch.zeros((2, 3, embedder.input_size, embedder.input_size), dtype=torch.uint8)
+    embedder.embed_batch(warm)  # first-call allocations are not part of anybody's throughput
+    rows = [measure("seed loop (1 image, autograd on)", device, lambda: seed_loop(catalog, embedder), None)]
+    baseline = rows[0]["images_per_s"]
+    for decoder in ("pil", "device"):
+        label = f"engine batch {args.batch_size}, {args.workers} workers, decoder={decoder}"
+        rows.append(measure(label, device, lambda d=decoder: engine_path(catalog, embedder, d, args), baseline))
+    if args.compile and device == "cuda":
+        embedder.compile()
+        engine_path(catalog, embedder, "device", args)  # compile + warm-up, not timed
+        rows.append(measure("engine + torch.compile, decoder=device", device,
+                            lambda: engine_path(catalog, embedder, "device", args), baseline))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    apply_threads(args.threads)
+    catalog = synthetic_catalog(args.cache, args.n, size=args.size)
+    rows: list[Row] = []
+    for device in [d.strip() for d in args.devices.split(",") if d.strip()]:
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            rows.append(skipped("no CUDA device on this machine", device=device))
+            continue
+        rows += bench_device(catalog, device, args)
+    catalog.close()
+    info = machine_info()
+    write_results(args.out, "ingest", rows, args=vars(args), embedder=args.embedder,
+                  random_weights=args.embedder != "efficientnet-lite0")
+    print(f"Ingestion, {args.embedder}, {args.n} JPEGs of {args.size} px — {machine_line(info)}\n")
+    print(markdown_table(rows, COLUMNS + ["skipped"]))
+    return 0
+
+
+if __name__ == "__main__":
+    configure_logging(False)
+    raise SystemExit(main())
