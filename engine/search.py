@@ -41,6 +41,14 @@ class Match:
     rank: int  # 1-based
 
 
+class Matches(list[Match]):
+    """The top-k matches of one photo, plus the photo's feature vector (for retraining)."""
+
+    def __init__(self, matches: Sequence[Match] = (), vector: np.ndarray | None = None) -> None:
+        super().__init__(matches)
+        self.vector = vector
+
+
 @dataclass(frozen=True)
 class Query:
     """One search request inside a batch."""
@@ -120,19 +128,19 @@ class Engine:
             raise UnknownNameError(f"Unknown embedder {embedder!r}; loaded: {sorted(self.embedders)}")
         return self.embedders[embedder].embed_images(list(images))
 
-    def search(self, image: ImageInput, k: int = 5, variant: str | None = None) -> list[Match]:
-        """Top-k catalog items for one photo."""
+    def search(self, image: ImageInput, k: int = 5, variant: str | None = None) -> Matches:
+        """Top-k catalog items for one photo (`.vector` holds the photo's feature)."""
         result = self.search_many([Query(image, k, variant or self.variants()[0])])[0]
         if isinstance(result, Exception):
             raise result
         return result
 
-    def search_many(self, queries: Sequence[Query]) -> list[list[Match] | EngineError]:
+    def search_many(self, queries: Sequence[Query]) -> list[Matches | EngineError]:
         """Decode, embed (one forward pass per embedder) and search a batch of queries.
 
         A bad image fails only its own query: its slot holds the InvalidImageError.
         """
-        results: list[list[Match] | EngineError] = [[] for _ in queries]
+        results: list[Matches | EngineError] = [Matches() for _ in queries]
         prepared = list(self._decoder.map(self._prepare, queries)) if len(queries) > 1 else (
             [self._prepare(queries[0])] if queries else [])
         by_embedder: dict[str, list[int]] = {}
@@ -146,7 +154,8 @@ class Engine:
             features = self.embedders[embedder].embed_batch(pixels)
             for row, position in enumerate(positions):
                 query = queries[position]
-                results[position] = self.search_vectors(features[row : row + 1], query.k, query.variant)[0]
+                found = self.search_vectors(features[row : row + 1], query.k, query.variant)[0]
+                results[position] = Matches(found, features[row])
         return results
 
     def _prepare(self, query: Query) -> torch.Tensor | EngineError:
@@ -202,4 +211,4 @@ def load_variant_indexes(
     return found
 
 
-__all__ = ["Engine", "Match", "Query", "available_embedders", "load_variant_indexes"]
+__all__ = ["Engine", "Match", "Matches", "Query", "available_embedders", "load_variant_indexes"]

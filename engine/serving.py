@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from engine.errors import EngineError
-from engine.search import Engine, ImageInput, Match, Query
+from engine.search import Engine, ImageInput, Matches, Query
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class _Pending:
     query: Query
-    future: asyncio.Future[list[Match]]
+    future: asyncio.Future[Matches]
     enqueued: float = field(default_factory=time.perf_counter)
 
 
@@ -48,11 +48,11 @@ class BatchingSearcher:
                 pass
             self._worker = None
 
-    async def search(self, image: ImageInput, k: int, variant: str) -> list[Match]:
-        """Top-k matches; raises the engine's error (e.g. InvalidImageError) for this query only."""
+    async def search(self, image: ImageInput, k: int, variant: str) -> Matches:
+        """Top-k matches (with `.vector`); raises the engine's error for this query only."""
         if self._queue is None:
             raise RuntimeError("BatchingSearcher.initialize() was not awaited")
-        future: asyncio.Future[list[Match]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Matches] = asyncio.get_running_loop().create_future()
         await self._queue.put(_Pending(Query(image, k, variant), future))
         return await future
 

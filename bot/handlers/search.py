@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import logging
 
-import numpy as np
 from telegram import Message, Update
 from telegram.constants import ChatAction
 from telegram.ext import ContextTypes
@@ -15,7 +14,6 @@ from bot.keyboards import vote_keyboard
 from bot.media import send_item_photos
 from bot.services import Services, services
 from engine.errors import InvalidImageError
-from engine.search import Engine
 from engine.variants import Variant
 
 logger = logging.getLogger(__name__)
@@ -76,24 +74,9 @@ async def search_and_reply(context: ContextTypes.DEFAULT_TYPE, svc: Services, me
         embedder = Variant.parse(variant).embedder
         query_id, shown_ids = await svc.store.record_query(
             user_id, variant, embedder, [(int(m.item.id or 0), m.distance) for m in matches],
-            photo_sha256=hashlib.sha256(data).hexdigest(), file_id=file_id,
+            photo_sha256=hashlib.sha256(data).hexdigest(), file_id=file_id, query_vector=matches.vector,
         )
         await send_item_photos(context.bot, chat_id, svc, [(m.item, captions.match_caption(m)) for m in matches])
         rows = [(shown_id, m.rank, None) for shown_id, m in zip(shown_ids, matches)]
         await context.bot.send_message(chat_id, captions.vote_prompt(variant, len(matches)),
                                        reply_markup=vote_keyboard(rows))
-    # The feature vector is for retraining, not for the reply: computed after answering.
-    context.application.create_task(_store_vector(svc, query_id, data, embedder), name=f"vector-{query_id}")
-
-
-async def _store_vector(svc: Services, query_id: int, data: bytes, embedder: str) -> None:
-    try:
-        vector = await svc.searcher.run_sync(embed_photo, svc.engine, data, embedder)
-        await svc.store.set_query_vector(query_id, vector)
-    except Exception:  # background bookkeeping: log, never disturb the chat
-        logger.exception("could not store the feature vector of query %d", query_id)
-
-
-def embed_photo(engine: Engine, data: bytes, embedder: str) -> np.ndarray:
-    """The embedder's float32 feature of one photo (runs in a worker thread)."""
-    return engine.embed([engine.decode(data)], embedder)[0].astype(np.float32)

@@ -233,14 +233,6 @@ class VoteStore:
                 shown_ids.append(int(cursor.lastrowid or 0))
         return query_id, shown_ids
 
-    async def set_query_vector(self, query_id: int, query_vector: np.ndarray) -> bool:
-        """Attach the photo's feature vector later (the bot computes it after replying)."""
-        async with self._transaction() as db:
-            cursor = await db.execute(
-                "UPDATE queries SET query_vector = ? WHERE query_id = ?", (_vector_blob(query_vector), query_id)
-            )
-        return cursor.rowcount == 1
-
     async def query_vector(self, query_id: int) -> np.ndarray | None:
         row = await self._fetchone("SELECT query_vector FROM queries WHERE query_id = ?", (query_id,))
         if row is None or row["query_vector"] is None:

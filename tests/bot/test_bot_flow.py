@@ -6,6 +6,7 @@ import csv
 import io
 import sqlite3
 
+import numpy as np
 import pytest
 from telegram.ext import Application
 
@@ -183,12 +184,12 @@ async def test_chat_action_repeats_while_work_is_slow(emu: BotApiEmulator, app: 
     assert alice.chat_actions.count("typing") == count  # stopped with the block
 
 
-async def test_query_vector_is_stored_after_the_reply(app: Application, alice: FakeUser, store: VoteStore,
-                                                      svc: Services) -> None:
-    await search_results(alice, jpeg_bytes("disc", "black", 90, 12))
-    for _ in range(100):
-        vector = await store.query_vector(1)
-        if vector is not None:
-            break
-        await asyncio.sleep(0.05)
-    assert vector is not None and vector.shape == (svc.engine.embedders["random-init"].dim,)
+async def test_query_vector_is_stored_with_the_query(app: Application, alice: FakeUser, store: VoteStore,
+                                                     svc: Services) -> None:
+    """The photo's feature comes from the search's own forward pass (no second embedding)."""
+    photo = jpeg_bytes("disc", "black", 90, 12)
+    await search_results(alice, photo)
+    vector = await store.query_vector(1)
+    assert vector is not None
+    expected = svc.engine.embed([svc.engine.decode(photo)], "random-init")[0]
+    np.testing.assert_allclose(vector, expected, rtol=1e-4, atol=1e-5)
