@@ -98,7 +98,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     if store is None:
         store = VoteStore(settings.votes_path)
         await store.initialize()
-    searcher = BatchingSearcher(engine, window_ms=settings.batch_window_ms, max_batch=settings.batch_size)
+    searcher = BatchingSearcher(engine, window_ms=settings.batch_window_ms, max_batch=settings.batch_max_queries)
     await searcher.initialize()
     app.bot_data[SERVICES_KEY] = Services(settings, engine, searcher, store, owns_engine, owns_store)
     await app.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])

@@ -24,13 +24,24 @@ class _Pending:
     enqueued: float = field(default_factory=time.perf_counter)
 
 
+def auto_max_batch(engine: Engine) -> int:
+    """32 when any embedder runs on CUDA; 1 on CPU.
+
+    On a CPU, per-image cost does not fall with batch size (it rises past a few images), so a
+    batch only makes its first query wait for the last; queries still run one at a time off the
+    loop, which keeps concurrent users from oversubscribing the cores (docs/PERFORMANCE.md).
+    """
+    on_gpu = any(e.device.type == "cuda" for e in engine.embedders.values())
+    return 32 if on_gpu else 1
+
+
 class BatchingSearcher:
     """`await searcher.search(photo, k, variant)` from any number of concurrent coroutines."""
 
-    def __init__(self, engine: Engine, *, window_ms: float = 5.0, max_batch: int = 32) -> None:
+    def __init__(self, engine: Engine, *, window_ms: float = 5.0, max_batch: int = 0) -> None:
         self.engine = engine
         self.window = window_ms / 1000
-        self.max_batch = max_batch
+        self.max_batch = max_batch or auto_max_batch(engine)
         self._queue: asyncio.Queue[_Pending] | None = None
         self._worker: asyncio.Task[None] | None = None
         self.batch_sizes: list[int] = []  # for benchmarks: how well batching worked

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     hnsw_ef_construction: int = Field(200, ge=10)
     hnsw_ef_search: int = Field(128, ge=10)
     batch_window_ms: float = Field(5.0, ge=0, description="Micro-batching window for queries.")
+    batch_max_queries: int = Field(
+        0, ge=0, description="Queries per forward pass; 0 = auto (32 on CUDA, 1 on CPU)."
+    )
     decoder: Literal["auto", "pil", "device"] = Field(
         "auto", description="Ingestion JPEG decoding: auto (on the GPU when CUDA), pil (CPU), device."
     )

@@ -46,7 +46,8 @@ def bot_settings(engine_settings: Settings, emu: BotApiEmulator, data_dir: Path,
     return engine_settings.model_copy(update={
         "data_dir": data_dir, "telegram_bot_token": SecretStr(emu.token),
         "telegram_base_url": emu.base_url, "telegram_base_file_url": emu.base_file_url,
-        "top_k": TOP_K, "bot_rate_limiter": False, "batch_window_ms": 20.0, **extra,
+        "top_k": TOP_K, "bot_rate_limiter": False, "batch_window_ms": 20.0,
+        "batch_max_queries": 16, **extra,  # batching on, as on a GPU, so the load test exercises it
     })
 
 

@@ -149,3 +149,16 @@ def test_feature_vectors_are_exactly_reproducible(engine: Engine) -> None:
     a = engine.embed([engine.decode(photo)], "random-init")
     b = engine.embed([engine.decode(photo)], "random-init")
     np.testing.assert_array_equal(a, b)
+
+
+async def test_cpu_searcher_runs_queries_one_at_a_time(engine: Engine) -> None:
+    """Auto batch size on CPU is 1: no query waits for others' forward passes."""
+    searcher = BatchingSearcher(engine, window_ms=20)
+    await searcher.initialize()
+    try:
+        photos = [jpeg_bytes("disc", "red", 90, i) for i in range(4)]
+        results = await asyncio.gather(*(searcher.search(p, 2, "random-init/l2") for p in photos))
+    finally:
+        await searcher.shutdown()
+    assert searcher.max_batch == 1 and searcher.batch_sizes == [1, 1, 1, 1]
+    assert all(len(r) == 2 and r.vector is not None for r in results)
