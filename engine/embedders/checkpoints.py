@@ -8,15 +8,14 @@ categories) and how it was trained (seed, epochs, data, scores), so provenance t
 """
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from engine.atomic import atomic_write
 from engine.embedders.backbones import Backbone, build_backbone
 from engine.errors import IndexCorruptError
 
@@ -69,18 +68,9 @@ def build_classifier_head(config: dict[str, Any], *, allow_random: bool = False)
 
 def save_checkpoint(path: Path, *, kind: str, config: dict[str, Any], state_dict: dict[str, Any]) -> None:
     """Write atomically: a crash mid-save leaves the previous checkpoint intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": CHECKPOINT_FORMAT, "kind": kind, "config": config, "state_dict": state_dict}
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as handle:
+        torch.save(payload, handle)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

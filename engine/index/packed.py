@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from engine.atomic import atomic_write
 from engine.errors import IndexCorruptError
 from engine.index.metrics import as_matrix, sign_bits, to_plus_minus_one
 
@@ -163,19 +163,10 @@ class PackedHammingIndex:
     # --- persistence ------------------------------------------------------------------------
     def save(self, path: Path) -> None:
         """Atomic .npz: codes, labels, live mask, centre and a JSON header with the provenance."""
-        path.parent.mkdir(parents=True, exist_ok=True)
         header = json.dumps({"kind": "packed-hamming", "dim": self.dim, "meta": self.meta})
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, header=np.asarray(header), codes=self._codes, labels=self._labels,
-                         live=self._live, center=self.center if self.center is not None else np.zeros(0))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as handle:
+            np.savez(handle, header=np.asarray(header), codes=self._codes, labels=self._labels,
+                     live=self._live, center=self.center if self.center is not None else np.zeros(0))
 
     @classmethod
     def load(cls, path: Path) -> PackedHammingIndex:

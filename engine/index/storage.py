@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import struct
 import tempfile
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import hnswlib
 import numpy as np
 
+from engine.atomic import atomic_write
 from engine.errors import IndexCorruptError, IndexMismatchError
 from engine.index.variant_index import HNSW_SPACE, HnswParams, VariantIndex
 
@@ -32,7 +32,7 @@ CHECKED_KEYS = ("embedder", "dim", "metric", "catalog_id", "input_size", "weight
 
 def save_index(index: VariantIndex, path: Path) -> None:
     """Write `index` to `path` atomically (temp file + fsync + rename + directory fsync)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)  # hnswlib's scratch file lives beside it
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".hnsw-") as scratch:
         raw_path = Path(scratch) / "graph.bin"
         index.hnsw.save_index(str(raw_path))
@@ -50,17 +50,8 @@ def save_index(index: VariantIndex, path: Path) -> None:
             "sha256": hashlib.sha256(payload).hexdigest(),
         }
     ).encode()
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(MAGIC + struct.pack("<Q", len(header)) + header + payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    with atomic_write(path) as handle:
+        handle.write(MAGIC + struct.pack("<Q", len(header)) + header + payload)
     logger.info("saved %s index (%d items) to %s", index.metric, len(index), path)
 
 
@@ -129,15 +120,3 @@ def _read_header(handle: Any, path: Path) -> tuple[dict[str, Any], int]:
     if header.get("format") != FORMAT_VERSION:
         raise IndexCorruptError(f"{path} has format {header.get('format')}, expected {FORMAT_VERSION}")
     return header, len(MAGIC) + 8 + length
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); harmless where directories can't be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

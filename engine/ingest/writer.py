@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from engine.atomic import atomic_write
 from engine.errors import IndexMismatchError
 from engine.index.storage import check_provenance
 
@@ -55,12 +54,8 @@ class EmbeddingCache:
         if not ids:
             return
         target = self.folder / f"part-{len(self._shards()):05d}.npz"
-        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
+        with atomic_write(target) as handle:
             np.savez(handle, ids=np.asarray(ids, np.int64), features=features.astype(np.float32))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
 
     def load(self, only_ids: set[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(ids, features) sorted by id; the latest shard wins for a repeated id."""

@@ -1,7 +1,6 @@
 """The batched-decode reader (nvjpeg on CUDA) checked on the CPU against the PIL reader."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
