@@ -144,7 +144,7 @@ class VariantIndex:
             return np.sqrt(np.maximum(raw, 0)).astype(np.float32)  # hnswlib reports squared L2
         if self.metric == "hamming":
             return np.rint(raw / 4).astype(np.float32)  # exact: ±1 codes differ by 4 per bit
-        return raw.astype(np.float32)
+        return np.maximum(raw, 0).astype(np.float32)  # cosine: rounding can dip below 0
 
     def _search_exact_rerank(self, stored: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if len(self) <= self.params.exact_threshold:

@@ -162,3 +162,27 @@ async def test_cpu_searcher_runs_queries_one_at_a_time(engine: Engine) -> None:
         await searcher.shutdown()
     assert searcher.max_batch == 1 and searcher.batch_sizes == [1, 1, 1, 1]
     assert all(len(r) == 2 and r.vector is not None for r in results)
+
+
+def test_search_script_finds_a_cropped_catalog_item_itself(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Demo items have bounding boxes: the index holds crops, and search.py crops the query alike."""
+    from scripts import make_demo_catalog
+
+    assert make_demo_catalog.main(["--n", "24", "--data-dir", str(tmp_path)]) == 0
+    assert build_index.main(["--data-dir", str(tmp_path), "--embedders", "random-init",
+                             "--allow-random-weights", "--workers", "0", "--quiet"]) == 0
+    monkeypatch.setenv("DOPE_ALLOW_RANDOM_WEIGHTS", "true")
+    from engine.catalog import CatalogStore
+
+    with CatalogStore(tmp_path / "catalog.sqlite") as catalog:
+        items = [i for i in catalog.iter_items() if i.bbox is not None][:3]
+        paths = {int(i.id or 0): catalog.resolve_image(i) for i in items}
+    assert len(paths) == 3
+    for item_id, path in paths.items():
+        assert search.main([str(path), "--data-dir", str(tmp_path), "--embedders", "random-init", "--k", "1"]) == 0
+        blocks = capsys.readouterr().out.split("== ")[1:]
+        assert len(blocks) == len(METRICS)
+        for block in blocks:
+            rank, distance, item = block.splitlines()[1].split()[:3]
+            assert (rank, item) == ("1", f"#{item_id}") and float(distance) == pytest.approx(0, abs=1e-3)
