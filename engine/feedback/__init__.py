@@ -1,0 +1,1 @@
+"""Learning from 👍/👎: simulated voters, reading the votes database, retraining the embedding."""

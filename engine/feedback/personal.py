@@ -1,0 +1,59 @@
+"""Per-user search: a user's own projection of the base embedder's features, applied at search time.
+
+    adapters = UserAdapters.from_checkpoint(models_dir / "votes-proj.pt")
+    if adapters.has(user_id):
+        ids, distances = adapters.search(base_index, user_id, base_query_vector, k=5)
+
+`base_index` is an l2/cosine/l1 index of the checkpoint's base embedder (it stores raw
+features). The user gets its top `candidates`, re-ranked by L2 distance in their space
+normalise(Wᵤ·f + bᵤ) (exact within the candidates). Users without a projection use ft:<name>.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.embedders.checkpoints import load_checkpoint
+from engine.embedders.projection import PROJECTION_KIND, project
+from engine.errors import IndexMismatchError, UnknownNameError
+from engine.index import VariantIndex, brute_force_knn
+
+
+@dataclass
+class UserAdapters:
+    """user id → (W, b) of their projection, as stored in a "projection" checkpoint."""
+
+    projections: dict[int, tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def from_checkpoint(cls, path: Path) -> UserAdapters:
+        payload = load_checkpoint(path)
+        if payload.get("kind") != PROJECTION_KIND:
+            raise IndexMismatchError(f"{path} is a {payload.get('kind')!r} checkpoint, not {PROJECTION_KIND!r}")
+        state = payload["state_dict"]
+        weights, biases = state["user_weights"].numpy(), state["user_biases"].numpy()
+        return cls({int(u): (weights[i], biases[i]) for i, u in enumerate(state["user_ids"].tolist())})
+
+    def has(self, user_id: int) -> bool:
+        return user_id in self.projections
+
+    def transform(self, user_id: int, base_features: np.ndarray) -> np.ndarray:
+        """Base-embedder features → this user's unit vectors."""
+        if user_id not in self.projections:
+            raise UnknownNameError(f"user {user_id} has no personal projection; users: {sorted(self.projections)}")
+        weight, bias = self.projections[user_id]
+        return project(np.atleast_2d(base_features), weight, bias)
+
+    def search(
+        self, base_index: VariantIndex, user_id: int, base_query: np.ndarray, k: int, *, candidates: int = 200
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, distances in the user's space) for one base-embedder query vector."""
+        if base_index.metric == "hamming":
+            raise IndexMismatchError("personal re-ranking needs raw features: use an l2 or l1 base index")
+        query = np.asarray(base_query, np.float32).reshape(1, -1)
+        ids, _ = base_index.search(query, max(k, candidates))
+        stored = base_index.vectors(ids[0])  # raw features for l2/l1 indexes
+        rows, dists = brute_force_knn(self.transform(user_id, query), self.transform(user_id, stored), "l2", k)
+        return ids[0][rows[0]], dists[0]

@@ -1,0 +1,191 @@
+"""votes → training pairs → projection (+ per-user adapters) → checkpoint → indexes, with figures.
+
+`retrain_from_votes` is what scripts/retrain.py runs. The base embedder's catalog features come
+from the ingestion cache (the CNN runs only for items not yet embedded); the new embedder's
+features are the projection of those, so its indexes are built without another CNN pass.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.build import build_all, index_provenance
+from engine.catalog.store import CatalogStore, Item
+from engine.embedders import load_embedder
+from engine.embedders.projection import project, save_projection_checkpoint
+from engine.embedders.registry import BUILTIN_EMBEDDERS
+from engine.errors import UnknownNameError
+from engine.feedback.measures import same_value_precision, vote_agreement
+from engine.feedback.personal import UserAdapters
+from engine.feedback.retrain import (
+    NotEnoughVotes,
+    RetrainConfig,
+    TrainingSet,
+    build_training_set,
+    train_projection,
+    pca_init,
+    train_user_projection,
+)
+from engine.feedback.simulate import taste_value
+from engine.feedback.votes import VotePairs, held_out_mask, read_votes
+from engine.index.metrics import Metric
+from engine.ingest import embed_catalog
+from engine.ingest.runner import cache_folder
+from engine.ingest.writer import EmbeddingCache
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RetrainPaths:
+    votes: Path
+    models_dir: Path
+    embeddings_dir: Path
+    indexes_dir: Path
+
+
+@dataclass
+class RetrainOutcome:
+    embedder: str
+    checkpoint: Path
+    train_votes: int
+    held_out_votes: int
+    adapted_users: list[int]
+    figures: dict = field(default_factory=dict)
+
+
+def choose_votes(pairs: VotePairs, base: str | None, min_votes: int) -> tuple[VotePairs, str]:
+    """Votes made on one base embedder's results; refuses when there are fewer than `min_votes`."""
+    counts = Counter(pairs.embedders)
+    base = base or (counts.most_common(1)[0][0] if counts else "")
+    chosen = pairs.subset(np.asarray([e == base for e in pairs.embedders], dtype=bool))
+    if len(chosen) < min_votes:
+        raise NotEnoughVotes(
+            f"Only {len(chosen)} votes on {base or 'any embedder'}'s results (of {len(pairs)} in all); "
+            f"retraining needs at least {min_votes} (--min-votes). Collect more votes first."
+        )
+    if base not in BUILTIN_EMBEDDERS:
+        raise UnknownNameError(f"votes were cast on {base!r}; retraining starts from a built-in embedder")
+    return chosen, base
+
+
+def retrain_from_votes(
+    catalog: CatalogStore, paths: RetrainPaths, *, name: str, base: str | None = None,
+    input_size: int | None = None, metrics: tuple[Metric, ...] = ("l2", "cosine"), device: str | None = None,
+    config: RetrainConfig | None = None, min_votes: int = 50, holdout: float = 0.2,
+    tastes: dict[int, str] | None = None, k: int = 5, progress: bool = True,
+) -> RetrainOutcome:
+    config = config or RetrainConfig()
+    pairs, base = choose_votes(read_votes(paths.votes), base, min_votes)
+    embedder = load_embedder(base, device, input_size=input_size)
+    run = embed_catalog(catalog, embedder, paths.embeddings_dir, progress=progress)
+    ids, features = run.ids, run.features
+    held = held_out_mask(pairs, holdout, config.seed)
+    train = build_training_set(pairs.subset(~held), ids, features)
+    test = build_training_set(pairs.subset(held), ids, features)
+    if len(train) < min_votes:
+        raise NotEnoughVotes(f"Only {len(train)} usable training votes after the hold-out; need {min_votes}.")
+    items = catalog.get_many(ids.tolist())
+    catalog_items = [items[int(i)] for i in ids.tolist()]
+    init = pca_init(features, config.dim)
+    weight, bias = train_projection(train, features, category_labels(catalog_items), config, init)
+    adapters = fit_adapters(train, init, config)
+    train_queries: dict[int, set[int]] = {}
+    for user, item in zip(train.user.tolist(), train.query_item.tolist()):
+        train_queries.setdefault(int(user), set()).add(int(item))
+    figures = before_after(features, weight, bias, UserAdapters(adapters), ids, catalog_items, test,
+                           tastes or {}, k, train_queries)
+    path = paths.models_dir / f"{name}.pt"
+    save_projection_checkpoint(path, embedder, weight, bias, adapters, trained_on={
+        "votes": str(paths.votes), "train_votes": len(train), "held_out_votes": len(test),
+        "catalog_id": catalog.catalog_id, "config": vars(config), "figures": figures})
+    rebuild_indexes(catalog, paths, name, ids, project(features, weight, bias), metrics, device)
+    return RetrainOutcome(f"ft:{name}", path, len(train), len(test), sorted(adapters), figures)
+
+
+def category_labels(items: list[Item]) -> np.ndarray:
+    names = sorted({i.category for i in items if i.category})
+    index = {c: n for n, c in enumerate(names)}
+    return np.asarray([index.get(i.category, -1) for i in items], dtype=np.int64)
+
+
+def fit_adapters(
+    train: TrainingSet, init: tuple[np.ndarray, np.ndarray], config: RetrainConfig
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """A personal projection for every user with at least `min_user_votes` training votes."""
+    adapters = {}
+    for user, count in Counter(train.user.tolist()).items():
+        if count >= config.min_user_votes:
+            adapters[int(user)] = train_user_projection(train.only(train.user == user), init, config)
+            logger.info("user %d: personal projection from %d votes", user, count)
+    return adapters
+
+
+def user_view(adapters: UserAdapters, user: int, features: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """What `user` searches with: their projection if they have one, else the global one."""
+    return adapters.transform(user, features) if adapters.has(user) else project(features, weight, bias)
+
+
+def before_after(
+    features: np.ndarray, weight: np.ndarray, bias: np.ndarray, adapters: UserAdapters, ids: np.ndarray,
+    items: list[Item], test: TrainingSet, tastes: dict[int, str], k: int,
+    train_queries: dict[int, set[int]], max_queries: int = 500,
+) -> dict:
+    """Held-out figures: vote agreement overall, and per user their taste's and category precision."""
+    z = project(features, weight, bias)
+    zq, zx = project(test.q.numpy(), weight, bias), project(test.x.numpy(), weight, bias)
+    pq, px = zq.copy(), zx.copy()
+    for user in np.unique(test.user):
+        mask = test.user == user
+        pq[mask] = user_view(adapters, int(user), test.q[mask].numpy(), weight, bias)
+        px[mask] = user_view(adapters, int(user), test.x[mask].numpy(), weight, bias)
+    y, group = test.y.numpy(), test.group
+    figures: dict = {"held_out_votes": len(test), "agreement": {
+        "before": vote_agreement(test.q.numpy(), test.x.numpy(), y, group),
+        "after_global": vote_agreement(zq, zx, y, group),
+        "after_personal": vote_agreement(pq, px, y, group),
+    }}
+    categories = np.asarray([i.category for i in items], dtype=object)
+    figures["users"] = {}
+    for user in sorted(set(test.user.tolist()) | set(train_queries)):
+        rows = held_out_queries(user, train_queries.get(user, set()), ids, max_queries)
+        mine = user_view(adapters, user, features, weight, bias)
+        entry = {"queries": len(rows), "adapted": adapters.has(user), "taste": tastes.get(user)}
+        for field_name in {"category", tastes.get(user, "category")}:
+            values = categories if field_name == "category" else np.asarray([taste_value(i, field_name) for i in items], dtype=object)
+            entry[field_name] = {
+                "before": dict(zip(("nn", f"p@{k}"), same_value_precision(features, rows, values, k))),
+                "after": dict(zip(("nn", f"p@{k}"), same_value_precision(mine, rows, values, k))),
+            }
+        figures["users"][user] = entry
+    sample = np.arange(len(ids)) if len(ids) <= 2000 else np.random.default_rng(0).choice(len(ids), 2000, replace=False)
+    figures["catalog_category"] = {
+        "before": dict(zip(("nn", f"p@{k}"), same_value_precision(features, sample, categories, k))),
+        "after_global": dict(zip(("nn", f"p@{k}"), same_value_precision(z, sample, categories, k))),
+    }
+    return figures
+
+
+def held_out_queries(user: int, seen: set[int], ids: np.ndarray, limit: int) -> np.ndarray:
+    """Catalog rows this user never searched with in training (seeded sample of `limit`)."""
+    rows = np.flatnonzero(~np.isin(ids, list(seen)))
+    if len(rows) > limit:
+        rows = np.sort(np.random.default_rng(user).choice(rows, limit, replace=False))
+    return rows
+
+
+def rebuild_indexes(catalog: CatalogStore, paths: RetrainPaths, name: str, ids: np.ndarray,
+                    features: np.ndarray, metrics: tuple[Metric, ...], device: str | None) -> None:
+    """Cache the new embedder's features and (re)build its indexes, provenance as the engine expects."""
+    embedder = load_embedder(f"ft:{name}", device, models_dir=paths.models_dir)
+    description = embedder.describe()
+    cache = EmbeddingCache(cache_folder(paths.embeddings_dir, embedder.name),
+                           description | {"catalog_id": catalog.catalog_id}, reset_on_mismatch=True)
+    cache.append(ids.tolist(), features)
+    provenance = index_provenance(description, catalog.catalog_id, catalog.revision)
+    seconds = build_all(embedder.name, list(metrics), ids, features, paths.indexes_dir, provenance, rebuild=True)
+    logger.info("rebuilt indexes %s", ", ".join(f"{v} ({s:.1f}s)" for v, s in seconds.items()))

@@ -1,0 +1,185 @@
+"""Learn a better embedding from votes: a linear projection of the base embedder's features.
+
+Global model: z = normalise(W·f + b), W initialised to the top principal components of the
+catalog's features (so before training it ranks almost like the base embedder), then trained on
+the training votes with
+  * a logistic loss on each voted pair (👍 close, 👎 far),
+  * a ranking loss within each query (every 👍 match closer than every 👎 match),
+  * the catalog's categories, where they exist, through a linear classifier on z, so category
+    neighbourhoods survive whatever the votes ask for.
+Per-user projections: for every user with at least `min_user_votes` training votes, their own
+Wᵤ, bᵤ, from the same PCA start, trained on that user's votes only (no category loss: a user who
+judges by pattern should get pattern neighbours). Applied at search time by
+engine.feedback.personal.UserAdapters (re-ranking the base index's candidates).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.feedback.votes import VotePairs
+
+logger = logging.getLogger(__name__)
+
+
+class NotEnoughVotes(ValueError):
+    """Too few votes to learn anything; the message says how many there are and how many are needed."""
+
+
+@dataclass
+class RetrainConfig:
+    dim: int = 256
+    steps: int = 300
+    batch: int = 256
+    lr: float = 3e-4
+    scale: float = 5.0  # logit scale on squared distances between unit vectors (range 0..4)
+    category_weight: float = 1.0
+    anchor_weight: float = 1.0  # keeps W near its PCA start: votes cover few items
+    min_user_votes: int = 50
+    user_steps: int = 300
+    user_lr: float = 3e-4
+    seed: int = 0
+
+
+@dataclass
+class TrainingSet:
+    """Votes as tensors over catalog rows: q (query features), x (match features), y (±1)."""
+
+    q: torch.Tensor
+    x: torch.Tensor
+    y: torch.Tensor
+    user: np.ndarray
+    group: np.ndarray
+    query_item: np.ndarray
+    ranking: torch.Tensor = field(default_factory=lambda: torch.zeros((0, 2), dtype=torch.int64))
+
+    def __post_init__(self) -> None:
+        self.ranking = ranking_pairs(self.group, self.y.numpy())
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def only(self, mask: np.ndarray) -> TrainingSet:
+        rows = torch.from_numpy(np.flatnonzero(mask))
+        return TrainingSet(self.q[rows], self.x[rows], self.y[rows], self.user[mask], self.group[mask],
+                           self.query_item[mask])
+
+
+def ranking_pairs(group: np.ndarray, value: np.ndarray) -> torch.Tensor:
+    """(pos_row, neg_row) for every 👍/👎 pair inside the same query."""
+    pairs: list[tuple[int, int]] = []
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    for rows in np.split(order, bounds):
+        pos, neg = rows[value[rows] > 0], rows[value[rows] < 0]
+        pairs += [(int(p), int(n)) for p in pos for n in neg]
+    return torch.tensor(pairs, dtype=torch.int64).reshape(-1, 2)
+
+
+def build_training_set(pairs: VotePairs, ids: np.ndarray, features: np.ndarray) -> TrainingSet:
+    """Resolve item ids to catalog features; votes on items no longer in the catalog are dropped."""
+    row_of = {int(i): r for r, i in enumerate(ids.tolist())}
+    keep, queries = [], []
+    for n in range(len(pairs)):
+        vector = pairs.query_vectors[n]
+        if vector is None or vector.shape[0] != features.shape[1]:
+            q_row = row_of.get(int(pairs.query_item[n]))
+            vector = None if q_row is None else features[q_row]
+        if vector is not None and int(pairs.item[n]) in row_of:
+            keep.append(n)
+            queries.append(vector)
+    keep_arr = np.asarray(keep, dtype=np.int64)
+    if len(keep) < len(pairs):
+        logger.warning("dropped %d votes whose items or vectors are gone", len(pairs) - len(keep))
+    x_rows = [row_of[int(i)] for i in pairs.item[keep_arr]]
+    q = torch.from_numpy(np.stack(queries).astype(np.float32)) if queries else torch.zeros((0, features.shape[1]))
+    return TrainingSet(q, torch.from_numpy(features[x_rows]), torch.from_numpy(pairs.value[keep_arr]),
+                       pairs.user[keep_arr], pairs.group[keep_arr], pairs.query_item[keep_arr])
+
+
+def pca_init(features: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """W = top principal directions / overall scale, b = −W·mean: a near-isometric start."""
+    mean = features.mean(0)
+    centred = features - mean
+    _, singular, vt = np.linalg.svd(centred[:: max(1, len(centred) // 4000)], full_matrices=False)
+    dim = min(dim, vt.shape[0])
+    scale = np.sqrt((singular[:dim] ** 2).sum() / max(1, len(centred))) + 1e-12
+    weight = (vt[:dim] / scale).astype(np.float32)
+    return weight, (-weight @ mean).astype(np.float32)
+
+
+def pair_losses(zq: torch.Tensor, zx: torch.Tensor, y: torch.Tensor, bias: torch.Tensor,
+                ranking: torch.Tensor, scale: float) -> torch.Tensor:
+    """Logistic loss per voted pair + ranking loss per (👍, 👎) pair of one query."""
+    d = ((zq - zx) ** 2).sum(-1)
+    loss = nn.functional.softplus(-y * scale * (bias - d)).mean()
+    if len(ranking):
+        loss = loss + nn.functional.softplus(scale * (d[ranking[:, 0]] - d[ranking[:, 1]])).mean()
+    return loss
+
+
+def _sample(rng: np.random.Generator, n: int, size: int) -> torch.Tensor:
+    return torch.from_numpy(rng.integers(n, size=min(size, n)))
+
+
+def train_projection(
+    data: TrainingSet, features: np.ndarray, labels: np.ndarray | None, config: RetrainConfig,
+    init: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The global projection (W, b); `labels` are catalog category indices (−1: none)."""
+    return _fit(data, features, labels, config, init or pca_init(features, config.dim))
+
+
+def _fit(
+    data: TrainingSet, features: np.ndarray | None, labels: np.ndarray | None, config: RetrainConfig,
+    init: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    w0, b0 = init
+    linear = nn.Linear(w0.shape[1], w0.shape[0])
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(w0))
+        linear.bias.copy_(torch.from_numpy(b0))
+    anchor, bias = torch.from_numpy(w0), nn.Parameter(torch.tensor(1.0))
+    labels = labels if labels is not None and features is not None else np.full(1, -1)
+    cat_rows = np.flatnonzero(labels >= 0)
+    classifier = nn.Linear(w0.shape[0], max(1, int(labels.max()) + 1))
+    optimizer = torch.optim.Adam([*linear.parameters(), bias, *classifier.parameters()], lr=config.lr)
+    catalog = torch.from_numpy(features.astype(np.float32)) if features is not None else torch.zeros(0)
+
+    def embed(f: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(linear(f), dim=-1)
+
+    loss = torch.tensor(float("nan"))
+    for _ in range(config.steps):
+        rows = _sample(rng, len(data), config.batch)
+        if len(data.ranking):  # the ranking pairs' own rows join the batch
+            rank = data.ranking[_sample(rng, len(data.ranking), config.batch)]
+            rows = torch.cat([rows, rank.reshape(-1)])
+            ranking = torch.arange(len(rows) - 2 * len(rank), len(rows)).reshape(-1, 2)
+        else:
+            ranking = data.ranking
+        loss = pair_losses(embed(data.q[rows]), embed(data.x[rows]), data.y[rows], bias, ranking, config.scale)
+        if len(cat_rows):
+            picks = cat_rows[rng.integers(len(cat_rows), size=min(config.batch, len(cat_rows)))]
+            logits = 10 * classifier(embed(catalog[picks]))
+            loss = loss + config.category_weight * nn.functional.cross_entropy(logits, torch.from_numpy(labels[picks]))
+        loss = loss + config.anchor_weight * ((linear.weight - anchor) ** 2).sum() / len(anchor)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    logger.info("projection trained: last loss %.4f", float(loss.detach()))
+    return linear.weight.detach().numpy().copy(), linear.bias.detach().numpy().copy()
+
+
+def train_user_projection(
+    data: TrainingSet, init: tuple[np.ndarray, np.ndarray], config: RetrainConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """One user's own projection of the base features, from the PCA start, on their votes only."""
+    user_config = RetrainConfig(**{**vars(config), "lr": config.user_lr, "steps": config.user_steps})
+    return _fit(data, None, None, user_config, init)

@@ -1,0 +1,87 @@
+"""Retrain the embedding from 👍/👎 votes: a learned projection (+ per-user adapters) on a base embedder.
+
+    python scripts/retrain.py --name votes-proj            # then: ft:votes-proj is an embedder
+
+Reads <data-dir>/votes.sqlite read-only, holds out --holdout of the queries, trains a linear
+projection of the base embedder's features (the one the votes were cast on) with the voted
+pairs and the catalog's categories, fits a residual adapter for each user with at least
+--min-user-votes votes, writes <data-dir>/models/<name>.pt (kind "projection"), rebuilds the
+indexes of ft:<name>, and prints before/after figures on the held-out votes. Refuses (exit 2)
+with fewer than --min-votes votes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from engine.catalog import CatalogStore
+from engine.errors import EngineError
+from engine.feedback.pipeline import RetrainPaths, retrain_from_votes
+from engine.feedback.retrain import NotEnoughVotes, RetrainConfig
+from engine.feedback.simulate import read_tastes, tastes_path
+from engine.settings import Settings
+
+logger = logging.getLogger("retrain")
+
+
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
+    parser.add_argument("--votes", type=Path, help="votes database (default: <data-dir>/votes.sqlite)")
+    parser.add_argument("--name", default="votes-proj", help="checkpoint name → ft:<name> (default: %(default)s)")
+    parser.add_argument("--base", help="base embedder (default: the one most votes were cast on)")
+    parser.add_argument("--input-size", type=int, help="input size of the base embedder")
+    parser.add_argument("--dim", type=int, default=256, help="projected dimension (default: %(default)s)")
+    parser.add_argument("--steps", type=int, default=400, help="training steps (default: %(default)s)")
+    parser.add_argument("--category-weight", type=float, default=1.0, help="weight of the category loss")
+    parser.add_argument("--min-votes", type=int, default=50, help="refuse below this (default: %(default)s)")
+    parser.add_argument("--min-user-votes", type=int, default=50, help="per-user adapter from this many votes")
+    parser.add_argument("--holdout", type=float, default=0.2, help="share of queries held out")
+    parser.add_argument("--metrics", default="l2,cosine", help="indexes to build (default: %(default)s)")
+    parser.add_argument("--tastes", type=Path, help="simulated users' tastes (default: beside the votes)")
+    parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=settings.device)
+    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = Settings()
+    args = build_parser(settings).parse_args(argv)
+    settings = settings.model_copy(update={"data_dir": args.data_dir})
+    votes = args.votes or settings.votes_path
+    paths = RetrainPaths(votes, settings.models_dir, settings.embeddings_dir, settings.indexes_dir)
+    config = RetrainConfig(dim=args.dim, steps=args.steps, category_weight=args.category_weight,
+                           min_user_votes=args.min_user_votes, seed=args.seed)
+    try:
+        with CatalogStore(settings.catalog_path, create=False) as catalog:
+            outcome = retrain_from_votes(
+                catalog, paths, name=args.name, base=args.base, input_size=args.input_size,
+                metrics=tuple(m.strip() for m in args.metrics.split(",") if m.strip()),  # type: ignore[arg-type]
+                device=args.device, config=config, min_votes=args.min_votes, holdout=args.holdout,
+                tastes=read_tastes(args.tastes or tastes_path(votes)), k=args.k, progress=not args.quiet)
+    except NotEnoughVotes as exc:
+        logger.error("refusing to retrain: %s", exc)
+        print(f"refusing to retrain: {exc}")
+        return 2
+    except (EngineError, FileNotFoundError, ValueError) as exc:
+        logger.error("%s", exc)
+        return 1
+    summary = {"embedder": outcome.embedder, "checkpoint": str(outcome.checkpoint),
+               "train_votes": outcome.train_votes, "held_out_votes": outcome.held_out_votes,
+               "adapted_users": outcome.adapted_users, "figures": outcome.figures}
+    text = json.dumps(summary, indent=2, default=float)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""Simulated users with a known taste vote on the current model's results (into the votes DB).
+
+    python scripts/simulate_votes.py --users pattern,colour,category,category --queries 200
+
+Each user runs --queries catalog items as queries through the variant's index (built by
+build_index.py; built in memory if absent), sees the top --k matches (the query itself excluded)
+and votes 👍 when a match shares their field (category, colour or pattern) with the query, 👎
+otherwise (--noise flips a share of votes). Votes go through the bot's VoteStore into
+<data-dir>/votes.sqlite; the users' tastes are written beside it (votes.tastes.json) so
+retrain.py can report per-taste figures.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+from pathlib import Path
+
+from bot.votes.store import VoteStore
+from engine.catalog import CatalogStore
+from engine.embedders import load_embedder
+from engine.errors import EngineError
+from engine.feedback.simulate import make_users, simulate_votes, tastes_path, write_tastes
+from engine.index import VariantIndex
+from engine.ingest import embed_catalog
+from engine.search import load_variant_indexes
+from engine.settings import Settings
+from engine.variants import Variant
+
+logger = logging.getLogger("simulate_votes")
+
+
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
+    parser.add_argument("--variant", default="efficientnet-lite0/l2", help="results users see (default: %(default)s)")
+    parser.add_argument("--users", default="pattern,colour,category,category",
+                        help="one taste per simulated user: category, colour, pattern (default: %(default)s)")
+    parser.add_argument("--first-user-id", type=int, default=1001)
+    parser.add_argument("--queries", type=int, default=200, help="queries per user (default: %(default)s)")
+    parser.add_argument("--k", type=int, default=5, help="matches shown per query (default: %(default)s)")
+    parser.add_argument("--game-pairs", type=int, default=0, help="/play rounds per user (default: 0)")
+    parser.add_argument("--noise", type=float, default=0.0, help="share of votes flipped (default: 0)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--votes", type=Path, help="votes database (default: <data-dir>/votes.sqlite)")
+    parser.add_argument("--input-size", type=int, help="input size of a built-in embedder")
+    parser.add_argument("--device", default=settings.device)
+    parser.add_argument("--allow-random-weights", action="store_true", default=settings.allow_random_weights)
+    parser.add_argument("--quiet", action="store_true")
+    return parser
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> dict:
+    variant = Variant.parse(args.variant)
+    users = make_users([t.strip() for t in args.users.split(",") if t.strip()],
+                       first_id=args.first_user_id, noise=args.noise)
+    votes_path = args.votes or settings.votes_path
+    with CatalogStore(settings.catalog_path, create=False) as catalog:
+        embedder = load_embedder(variant.embedder, args.device, models_dir=settings.models_dir,
+                                 allow_random=args.allow_random_weights, input_size=args.input_size)
+        run_ = embed_catalog(catalog, embedder, settings.embeddings_dir, progress=not args.quiet)
+        index = load_variant_indexes(embedder, catalog, settings.indexes_dir, [variant.metric]).get(str(variant))
+        if index is None:
+            logger.warning("no saved index for %s: searching an in-memory one", variant)
+            index = VariantIndex.build(run_.features, run_.ids, variant.metric)
+        items = catalog.get_many(run_.ids.tolist())
+    store = VoteStore(votes_path)
+    await store.initialize()
+    try:
+        report = await simulate_votes(
+            store, users, items, run_.ids, run_.features, index, variant=str(variant), embedder=embedder.name,
+            queries_per_user=args.queries, k=args.k, game_pairs_per_user=args.game_pairs, seed=args.seed,
+            progress=not args.quiet)
+    finally:
+        await store.shutdown()
+    write_tastes(tastes_path(votes_path), users)
+    return {"votes_db": str(votes_path), "queries": report.queries, "votes": report.votes, "up": report.up,
+            "game_pairs": report.game_pairs, "users": {u.user_id: u.taste for u in users},
+            "per_user": report.per_user}
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = Settings()
+    args = build_parser(settings).parse_args(argv)
+    settings = settings.model_copy(update={"data_dir": args.data_dir})
+    try:
+        summary = asyncio.run(run(args, settings))
+    except (EngineError, ValueError) as exc:
+        logger.error("%s", exc)
+        return 1
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    raise SystemExit(main())
