@@ -4,7 +4,7 @@ Starts the local Bot API emulator and the real bot (engine from the data dir) in
 N simulated users each send a catalog photo at the same moment, for --rounds rounds. Prints
 p50/p95/max per round and overall, and writes the numbers as JSON. Example:
 
-    python scripts/bench_bot.py --users 20 --rounds 3 --json bench_bot.json
+    python scripts/bench_bot.py --users 20 --rounds 3 --json bench_results/bench_bot.json
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
     parser.add_argument("--users", type=int, default=20, help="concurrent simulated users (default: 20)")
     parser.add_argument("--rounds", type=int, default=3, help="photos per user, sent in lockstep (default: 3)")
     parser.add_argument("--k", type=int, default=settings.top_k, help="matches per photo (default: %(default)s)")
-    parser.add_argument("--json", type=Path, default=Path("bench_bot.json"), help="output (default: %(default)s)")
+    parser.add_argument("--json", type=Path, default=Path("bench_results/bench_bot.json"), help="output (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--allow-random-weights", action="store_true", default=settings.allow_random_weights,
                         help="tests only: allow the random-init embedder")
