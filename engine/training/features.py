@@ -19,8 +19,8 @@ from tqdm import tqdm
 from engine.catalog.store import Item
 from engine.embedders.base import Embedder, letterbox, pil_to_uint8_tensor
 from engine.images import DEFAULT_MAX_PIXELS
-from engine.ingest.mapper import embed_batches
 from engine.ingest.reader import CatalogImages, catalog_loader
+from engine.ingest.runner import embed_into_cache
 from engine.ingest.writer import EmbeddingCache
 
 logger = logging.getLogger(__name__)
@@ -43,23 +43,11 @@ def embed_items(
     done = cache.done_ids()
     todo = [item for item in items if item.id not in done]
     if todo:
-        dataset = CatalogImages(todo, root, embedder.preprocess, DEFAULT_MAX_PIXELS)
-        loader = catalog_loader(dataset, batch_size=batch_size, num_workers=workers,
-                                pin_memory=embedder.device.type == "cuda")
-        pending_ids: list[int] = []
-        pending: list[np.ndarray] = []
         timings: dict[str, float] = {}
-        with tqdm(total=len(todo), desc=f"embed {embedder.name}", unit="img", disable=not progress) as bar:
-            for batch, features in embed_batches(embedder, loader, timings):
-                if batch.failed:
-                    raise ValueError(f"unreadable catalog images: {batch.failed[:3]}")
-                pending_ids += batch.ids
-                pending.append(features)
-                bar.update(len(batch.ids))
-                if len(pending_ids) >= shard_size:
-                    cache.append(pending_ids, np.concatenate(pending))
-                    pending_ids, pending = [], []
-        cache.append(pending_ids, np.concatenate(pending) if pending else np.zeros((0, embedder.dim)))
+        failed = embed_into_cache(todo, root, embedder, cache, timings, batch_size=batch_size,
+                                  num_workers=workers, progress=progress, shard_size=shard_size, decoder="pil")
+        if failed:
+            raise ValueError(f"unreadable catalog images: {failed[:3]}")
         logger.info("%s: embedded %d items (%s)", embedder.name, len(todo),
                     ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     wanted = [int(item.id or 0) for item in items]
