@@ -53,12 +53,21 @@ def hamming_packed(query_codes: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return out
 
 
-def pairwise(queries: np.ndarray, vectors: np.ndarray, metric: Metric, chunk: int = 4096) -> np.ndarray:
-    """Exact (q, n) distances in the metric's own units (hamming: on ±1 codes, as counts)."""
+L1_BLOCK_ELEMENTS = 1 << 22  # |a−b| temporaries of 16 MiB: cache-friendly, bounded memory
+
+
+def pairwise(
+    queries: np.ndarray, vectors: np.ndarray, metric: Metric, chunk: int | None = None
+) -> np.ndarray:
+    """Exact (q, n) distances in the metric's own units (hamming: on ±1 codes, as counts).
+
+    L1 materialises |a−b| for `chunk` gallery rows at a time (default: a 16 MiB block).
+    """
     queries, vectors = as_matrix(queries), as_matrix(vectors)
     if metric == "l1":
         out = np.empty((len(queries), len(vectors)), dtype=np.float32)
-        for start in range(0, len(vectors), chunk):  # bounded memory: (q, chunk, d) at most
+        chunk = chunk or max(1, L1_BLOCK_ELEMENTS // max(1, queries.shape[0] * queries.shape[1]))
+        for start in range(0, len(vectors), chunk):  # (q, chunk, d) ≤ L1_BLOCK_ELEMENTS floats
             block = vectors[start : start + chunk]
             out[:, start : start + chunk] = np.abs(queries[:, None, :] - block[None, :, :]).sum(-1)
         return out
