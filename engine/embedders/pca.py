@@ -21,7 +21,6 @@ from torch import nn
 
 from engine.embedders.base import Embedder
 from engine.embedders.checkpoints import save_checkpoint
-from engine.errors import IndexMismatchError, UnknownNameError
 
 logger = logging.getLogger(__name__)
 
@@ -103,19 +102,10 @@ def save_pca_checkpoint(path: Path, base: Embedder, fit: PcaFit, *, fitted_on: d
 
 def load_pca_embedder(payload: dict[str, Any], name: str, device: torch.device) -> Embedder:
     """CHECKPOINT_KINDS loader: the base embedder with the projection appended."""
-    from engine.embedders.registry import BUILTIN_EMBEDDERS, load_embedder  # registry imports us lazily
+    from engine.embedders.registry import load_checkpoint_base  # registry imports us lazily
 
     config, state = payload["config"], payload["state_dict"]
-    if config["base"] not in BUILTIN_EMBEDDERS:
-        raise UnknownNameError(f"PCA base {config['base']!r} is not a built-in embedder")
-    # A projection fitted on random-weight features only fits those same random weights.
-    base = load_embedder(config["base"], device, allow_random=bool(config["base_random"]),
-                         input_size=config["input_size"])
-    if base.is_random != bool(config["base_random"]) or base.dim != int(config["base_dim"]):
-        raise IndexMismatchError(
-            f"{name} was fitted on {config['base']} with weights {config['base_weights']!r}, "
-            f"but this machine loads {base.describe().get('weights')!r}; refit with scripts/fit_pca.py"
-        )
+    base = load_checkpoint_base(config, name, "refit with scripts/fit_pca.py", device)
     projection = Projection(state["mean"], state["components"], state["scale"])
     return Embedder(
         name, nn.Sequential(base.model, projection), int(config["n_components"]), base.input_size,

@@ -19,7 +19,6 @@ from torch import nn
 
 from engine.embedders.base import Embedder
 from engine.embedders.checkpoints import save_checkpoint
-from engine.errors import IndexMismatchError, UnknownNameError
 
 PROJECTION_KIND = "projection"
 
@@ -70,18 +69,10 @@ def save_projection_checkpoint(
 
 def load_projection_embedder(payload: dict[str, Any], name: str, device: torch.device) -> Embedder:
     """CHECKPOINT_KINDS loader: the base embedder with the learned projection appended."""
-    from engine.embedders.registry import BUILTIN_EMBEDDERS, load_embedder  # registry imports us lazily
+    from engine.embedders.registry import load_checkpoint_base  # registry imports us lazily
 
     config, state = payload["config"], payload["state_dict"]
-    if config["base"] not in BUILTIN_EMBEDDERS:
-        raise UnknownNameError(f"projection base {config['base']!r} is not a built-in embedder")
-    base = load_embedder(config["base"], device, allow_random=bool(config["base_random"]),
-                         input_size=config["input_size"])
-    if base.is_random != bool(config["base_random"]) or base.dim != int(config["base_dim"]):
-        raise IndexMismatchError(
-            f"{name} was trained on {config['base']} with weights {config['base_weights']!r}, but this "
-            f"machine loads {base.describe().get('weights')!r}; retrain it with scripts/retrain.py"
-        )
+    base = load_checkpoint_base(config, name, "retrain it with scripts/retrain.py", device)
     head = NormalisedLinear(state["weight"], state["bias"])
     summary = {k: v for k, v in config.items() if k != "trained_on"}
     return Embedder(

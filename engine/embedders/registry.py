@@ -28,7 +28,7 @@ from engine.embedders.checkpoints import (
     list_checkpoints,
     load_checkpoint,
 )
-from engine.errors import UnknownNameError, WeightsMissingError
+from engine.errors import IndexMismatchError, UnknownNameError, WeightsMissingError
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +126,25 @@ CHECKPOINT_KINDS: dict[str, Callable[[dict[str, Any], str, torch.device], Embedd
     "pca": _pca,
     "projection": _projection,
 }
+
+
+def load_checkpoint_base(config: dict[str, Any], name: str, remedy: str, device: torch.device) -> Embedder:
+    """The built-in embedder a derived checkpoint (pca, projection) was fitted on, checked.
+
+    A projection fitted on one set of weights is meaningless on another, so a base that loads
+    with other weights (random vs pretrained) or another dimension is refused; `remedy` says
+    which script rebuilds the checkpoint.
+    """
+    if config["base"] not in BUILTIN_EMBEDDERS:
+        raise UnknownNameError(f"{name}: base {config['base']!r} is not a built-in embedder")
+    base = load_embedder(config["base"], device, allow_random=bool(config["base_random"]),
+                         input_size=config["input_size"])
+    if base.is_random != bool(config["base_random"]) or base.dim != int(config["base_dim"]):
+        raise IndexMismatchError(
+            f"{name} was fitted on {config['base']} with weights {config['base_weights']!r}, "
+            f"but this machine loads {base.describe().get('weights')!r}; {remedy}"
+        )
+    return base
 
 
 def available_embedders(models_dir: Path | None = None, *, include_random: bool = False) -> list[str]:
