@@ -21,7 +21,7 @@ from telegram.ext import (
 from bot.commands import BOT_COMMANDS
 from bot.handlers import account, errors, fallback, game, leaderboard, search, start, variants, votes
 from bot.services import SERVICES_KEY, SETTINGS_KEY, Services, check_engine_weights
-from bot.votes.store import VoteStore
+from votes.store import VoteStore
 from engine.search import Engine
 from engine.serving import BatchingSearcher
 from engine.settings import Settings

@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.votes.store import VoteCounts
+from votes.store import VoteCounts
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
 SOURCES = ("search", "game")

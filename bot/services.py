@@ -12,7 +12,7 @@ from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
-from bot.votes.store import VoteStore
+from votes.store import VoteStore
 from engine.errors import EngineError
 from engine.search import Engine
 from engine.serving import BatchingSearcher

@@ -22,6 +22,7 @@ from engine.feedback.pipeline import RetrainPaths, retrain_from_votes
 from engine.feedback.retrain import NotEnoughVotes, RetrainConfig
 from engine.feedback.simulate import read_tastes, tastes_path
 from engine.settings import Settings
+from votes import VoteStoreError
 
 logger = logging.getLogger("retrain")
 
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("refusing to retrain: %s", exc)
         print(f"refusing to retrain: {exc}")
         return 2
-    except (EngineError, FileNotFoundError, ValueError) as exc:
+    except (EngineError, VoteStoreError, FileNotFoundError, ValueError) as exc:
         logger.error("%s", exc)
         return 1
     summary = {"embedder": outcome.embedder, "checkpoint": str(outcome.checkpoint),

@@ -17,7 +17,7 @@ import json
 import logging
 from pathlib import Path
 
-from bot.votes.store import VoteStore
+from votes.store import VoteStore
 from engine.catalog import CatalogStore
 from engine.embedders import load_embedder
 from engine.errors import EngineError

@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 from bot.handlers.votes import parse_or_refuse
 from bot.keyboards import forget_keyboard
 from bot.services import services
-from bot.votes.store import VoteRecord
+from votes.store import VoteRecord
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -16,7 +16,7 @@ from bot.handlers.votes import edit_markup, parse_or_refuse, refuse
 from bot.keyboards import game_keyboard
 from bot.media import send_item_photos
 from bot.services import Services, services
-from bot.votes.store import NotYourVote, UnknownTarget, VoteOutcome
+from votes.store import NotYourVote, UnknownTarget, VoteOutcome
 from engine.search import Engine, Match
 
 logger = logging.getLogger(__name__)

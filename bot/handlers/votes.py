@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 from bot import callbacks, captions
 from bot.keyboards import vote_keyboard
 from bot.services import services
-from bot.votes.store import NotYourVote, UnknownTarget, VoteOutcome
+from votes.store import NotYourVote, UnknownTarget, VoteOutcome
 
 logger = logging.getLogger(__name__)
 

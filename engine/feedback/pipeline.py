@@ -26,12 +26,13 @@ from engine.feedback.retrain import (
     RetrainConfig,
     TrainingSet,
     build_training_set,
+    held_out_mask,
     train_projection,
     pca_init,
     train_user_projection,
 )
 from engine.feedback.simulate import taste_value
-from engine.feedback.votes import VotePairs, held_out_mask, read_votes
+from votes.reader import VotePairs, read_votes
 from engine.index.metrics import Metric
 from engine.ingest import embed_catalog
 from engine.ingest.runner import cache_folder

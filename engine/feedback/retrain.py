@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.feedback.votes import VotePairs
+from votes.reader import VotePairs
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +78,14 @@ def ranking_pairs(group: np.ndarray, value: np.ndarray) -> torch.Tensor:
         pos, neg = rows[value[rows] > 0], rows[value[rows] < 0]
         pairs += [(int(p), int(n)) for p in pos for n in neg]
     return torch.tensor(pairs, dtype=torch.int64).reshape(-1, 2)
+
+
+def held_out_mask(pairs: VotePairs, fraction: float, seed: int) -> np.ndarray:
+    """True for votes whose query (group) is held out: whole queries, never half of one."""
+    groups = np.unique(pairs.group)
+    rng = np.random.default_rng(seed)
+    chosen = groups[rng.random(len(groups)) < fraction]
+    return np.isin(pairs.group, chosen)
 
 
 def build_training_set(pairs: VotePairs, ids: np.ndarray, features: np.ndarray) -> TrainingSet:

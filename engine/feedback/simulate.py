@@ -3,7 +3,7 @@
 A user judges matches by one ground-truth field of the catalog (category, or an attribute such
 as colour or pattern): 👍 when the match shares the query's value, 👎 otherwise (flipped with
 probability `noise`). Queries are catalog items, so `query_item_id` is set and `query_vector` is
-the query's feature. Everything is written through the bot's own `VoteStore`.
+the query's feature. Everything is written through `votes.VoteStore` (the bot's writer).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from bot.votes.store import VoteStore
+from votes.store import VoteStore
 from engine.catalog.store import Item
 from engine.index import VariantIndex
 

@@ -13,7 +13,7 @@ from telegram.ext import Application
 from bot.app import build_application, running
 from bot.emulator import BotApiEmulator, CallbackPress, FakeUser
 from bot.services import Services, services
-from bot.votes.store import VoteStore
+from votes.store import VoteStore
 from engine.search import Engine
 from engine.settings import Settings
 from scripts import build_index

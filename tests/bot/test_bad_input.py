@@ -10,7 +10,7 @@ from bot import captions
 from bot.emulator import FakeUser
 from bot.emulator.media import store_photo
 from bot.handlers.fallback import REPLIES
-from bot.votes.store import VoteStore
+from votes.store import VoteStore
 from tests.bot.conftest import TOP_K, keyboard, press_data, queue_message, search_results
 from tests.factories import animated_gif, jpeg_bytes, truncated_jpeg
 

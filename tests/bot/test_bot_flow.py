@@ -15,7 +15,7 @@ from bot.chat_action import keep_chat_action
 from bot.commands import BOT_COMMANDS
 from bot.emulator import BotApiEmulator, FakeUser
 from bot.services import Services
-from bot.votes.store import VoteStore
+from votes.store import VoteStore
 from tests.bot.conftest import TOP_K, button_texts, keyboard, search_results
 from tests.factories import encode, draw_product, jpeg_bytes
 

@@ -11,7 +11,7 @@ from bot.handlers.account import votes_csv
 from bot.handlers.game import balanced_variant
 from bot.keyboards import vote_keyboard
 from bot.ranking import format_leaderboard, leaderboard, wilson_interval
-from bot.votes.store import VoteCounts, VoteRecord
+from votes.store import VoteCounts, VoteRecord
 
 
 @pytest.mark.parametrize(("data", "expected"), [

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.votes.store import VoteStore
+from votes.store import VoteStore
 from engine.embedders import load_embedder
 from engine.embedders.checkpoints import load_checkpoint
 from engine.feedback.personal import UserAdapters
-from engine.feedback.votes import read_votes
+from votes.reader import read_votes
 from engine.index import VariantIndex
 from scripts import retrain, simulate_votes
 

@@ -1,6 +1,6 @@
 """The votes database schema, as numbered migrations (applied by VoteStore in one transaction each).
 
-This is the contract between the bot (writer) and scripts/retrain.py (reader); README's
+This is the contract between the bot (writer, votes.store) and retraining (reader, votes.reader); README's
 "Votes schema" section documents it. Never edit a released migration: append a new one.
 
 Tables

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.votes import schema
-from bot.votes.store import NotYourVote, UnknownTarget, VoteCounts, VoteOutcome, VoteStore
+from votes import schema
+from votes.store import NotYourVote, UnknownTarget, VoteCounts, VoteOutcome, VoteStore
 
 ALICE, BOB = 1, 2
 
@@ -37,7 +37,7 @@ async def test_migrations_are_recorded_and_idempotent(tmp_path: Path) -> None:
 
 
 async def test_failed_migration_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.votes.store.MIGRATIONS", [*schema.MIGRATIONS, "CREATE TABLE extra (x); SYNTAX ERROR;"])
+    monkeypatch.setattr("votes.store.MIGRATIONS", [*schema.MIGRATIONS, "CREATE TABLE extra (x); SYNTAX ERROR;"])
     vote_store = VoteStore(tmp_path / "votes.sqlite")
     with pytest.raises(sqlite3.Error):
         await vote_store.initialize()

@@ -2,7 +2,7 @@
 
 Every write goes through one asyncio lock and one explicit transaction, so concurrent handlers
 never interleave half-written queries. SQL is parameterised only. Migrations come from
-`bot.votes.schema.MIGRATIONS`; each is applied together with its record (`PRAGMA user_version`)
+`votes.schema.MIGRATIONS`; each is applied together with its record (`PRAGMA user_version`)
 in one transaction, so a crash never leaves a half-migrated file.
 
     store = VoteStore(settings.votes_path)
@@ -26,7 +26,8 @@ from pathlib import Path
 import aiosqlite
 import numpy as np
 
-from bot.votes.schema import MIGRATIONS
+from votes.schema import MIGRATIONS
+from votes.sql import GAME_VOTES, SEARCH_VOTES
 
 logger = logging.getLogger(__name__)
 
@@ -327,29 +328,23 @@ class VoteStore:
     async def leaderboard_counts(self) -> list[VoteCounts]:
         """Up/down votes per variant, separately for search votes and game votes."""
         rows = await self._fetchall(
-            "SELECT q.variant AS variant, 'search' AS source,"
-            " SUM(v.value = 1) AS up, SUM(v.value = -1) AS down FROM votes v"
-            " JOIN shown s ON s.shown_id = v.shown_id JOIN queries q ON q.query_id = s.query_id"
-            " GROUP BY q.variant"
+            "SELECT variant, 'search' AS source, SUM(value = 1) AS up, SUM(value = -1) AS down"
+            f" FROM ({SEARCH_VOTES}) GROUP BY variant"
             " UNION ALL "
-            "SELECT g.variant, 'game', SUM(v.value = 1), SUM(v.value = -1) FROM votes v"
-            " JOIN game_pairs g ON g.pair_id = v.pair_id GROUP BY g.variant"
+            "SELECT variant, 'game', SUM(value = 1), SUM(value = -1)"
+            f" FROM ({GAME_VOTES}) GROUP BY variant"
         )
         return [VoteCounts(r["variant"], r["source"], int(r["up"] or 0), int(r["down"] or 0)) for r in rows]
 
     async def user_votes(self, user_id: int) -> list[VoteRecord]:
         """Every vote of one user, oldest first (for /export and /stats)."""
         rows = await self._fetchall(
-            "SELECT v.vote_id AS vote_id, 'search' AS kind, v.shown_id AS target_id, q.variant AS variant,"
-            " s.item_id AS item_id, NULL AS other_item_id,"
-            " s.rank AS rank, s.distance AS distance, v.value AS value, v.created_at AS created_at,"
-            " v.updated_at AS updated_at FROM votes v"
-            " JOIN shown s ON s.shown_id = v.shown_id JOIN queries q ON q.query_id = s.query_id"
-            " WHERE v.user_id = ?"
+            "SELECT vote_id, 'search' AS kind, shown_id AS target_id, variant, item_id,"
+            " NULL AS other_item_id, rank, distance, value, created_at, updated_at"
+            f" FROM ({SEARCH_VOTES}) WHERE user_id = ?"
             " UNION ALL "
-            "SELECT v.vote_id, 'game', v.pair_id, g.variant, g.item_a, g.item_b, NULL, g.distance, v.value,"
-            " v.created_at, v.updated_at FROM votes v JOIN game_pairs g ON g.pair_id = v.pair_id"
-            " WHERE v.user_id = ? ORDER BY vote_id",
+            "SELECT vote_id, 'game', pair_id, variant, item_a, item_b, NULL, distance, value,"
+            f" created_at, updated_at FROM ({GAME_VOTES}) WHERE user_id = ? ORDER BY vote_id",
             (user_id, user_id),
         )
         return [VoteRecord(**dict(r)) for r in rows]
