@@ -16,11 +16,6 @@ from engine.variants import Variant
 logger = logging.getLogger(__name__)
 
 
-def index_provenance(embedder_description: dict, catalog_id: str, revision: int) -> dict:
-    """What an index records about how it was made (checked again when it is opened)."""
-    return embedder_description | {"catalog_id": catalog_id, "catalog_revision": revision}
-
-
 def build_variant_index(
     variant: Variant,
     ids: np.ndarray,

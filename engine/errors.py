@@ -24,12 +24,28 @@ class UnknownNameError(EngineError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class IndexMismatchError(EngineError):
+class ProvenanceMismatchError(EngineError):
+    """Something on disk was made by another embedder, weights, metric or catalog (engine.provenance)."""
+
+
+class IndexMismatchError(ProvenanceMismatchError):
     """An index on disk was built for another embedder, dimension, metric or catalog."""
+
+
+class EmbeddingCacheMismatchError(ProvenanceMismatchError):
+    """An embedding cache folder holds features of another embedder or catalog."""
+
+
+class CheckpointMismatchError(ProvenanceMismatchError):
+    """A checkpoint does not fit what loads it: another kind, or a base with other weights or dimension."""
 
 
 class IndexCorruptError(EngineError):
     """An index file could not be read (truncated, foreign or partially written)."""
+
+
+class CheckpointCorruptError(EngineError):
+    """An embedder checkpoint could not be read (truncated, foreign or not ours)."""
 
 
 class CatalogError(EngineError):

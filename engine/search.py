@@ -19,12 +19,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engine.build import index_provenance
 from engine.catalog.store import CatalogStore, Item
 from engine.embedders import Embedder, available_embedders, load_embedder
 from engine.errors import EngineError, IndexCorruptError, InvalidImageError, UnknownNameError
 from engine.images import DEFAULT_MAX_PIXELS, load_image
 from engine.index import VariantIndex, load_index
+from engine.provenance import index_provenance
 from engine.settings import Settings
 from engine.variants import Variant
 

@@ -14,11 +14,12 @@ import resource
 import time
 from pathlib import Path
 
-from engine.build import build_all, index_provenance
+from engine.build import build_all
 from engine.catalog import CatalogStore
 from engine.embedders import load_embedder
 from engine.index import HnswParams
 from engine.ingest import embed_catalog
+from engine.provenance import index_provenance
 from engine.settings import Settings
 
 logger = logging.getLogger("build_index")

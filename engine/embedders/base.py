@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from engine.provenance import describe_embedder
+
 logger = logging.getLogger(__name__)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -79,15 +81,7 @@ class Embedder:
 
     def describe(self) -> dict[str, Any]:
         """Provenance stored beside every index and embedding file built with this embedder."""
-        return {
-            "embedder": self.name,
-            "dim": self.dim,
-            "input_size": self.input_size,
-            "mean": list(self.mean),
-            "std": list(self.std),
-            "random_weights": self.is_random,
-            **self.provenance,
-        }
+        return describe_embedder(self)
 
     # --- device side ------------------------------------------------------------------------
     def compile(self, mode: str | None = None) -> Embedder:

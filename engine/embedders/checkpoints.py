@@ -17,7 +17,7 @@ from torch import nn
 
 from engine.atomic import atomic_write
 from engine.embedders.backbones import Backbone, build_backbone
-from engine.errors import IndexCorruptError
+from engine.errors import CheckpointCorruptError
 
 CHECKPOINT_FORMAT = "dope-or-nope/embedder/1"
 FINETUNED_PREFIX = "ft:"
@@ -78,9 +78,9 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
-        raise IndexCorruptError(f"Cannot read checkpoint {path}: {exc}") from exc
+        raise CheckpointCorruptError(f"Cannot read checkpoint {path}: {exc}") from exc
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise IndexCorruptError(f"{path} is not a dope-or-nope embedder checkpoint")
+        raise CheckpointCorruptError(f"{path} is not a dope-or-nope embedder checkpoint")
     return payload
 
 

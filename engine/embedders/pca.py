@@ -21,10 +21,12 @@ from torch import nn
 
 from engine.embedders.base import Embedder
 from engine.embedders.checkpoints import save_checkpoint
+from engine.provenance import describe_base
 
 logger = logging.getLogger(__name__)
 
 PCA_KIND = "pca"
+PCA_REMEDY = "refit with scripts/fit_pca.py"
 
 
 @dataclass
@@ -84,12 +86,7 @@ class Projection(nn.Module):
 
 def save_pca_checkpoint(path: Path, base: Embedder, fit: PcaFit, *, fitted_on: dict[str, Any]) -> None:
     """Write a "pca" checkpoint for `base` (a built-in embedder) with its provenance."""
-    config = {
-        "base": base.name,
-        "base_weights": base.describe().get("weights"),
-        "base_random": base.is_random,
-        "base_dim": base.dim,
-        "input_size": base.input_size,
+    config = describe_base(base) | {
         "n_components": fit.n_components,
         "whiten": bool(np.any(fit.scale != 1)),
         "explained_variance_ratio": round(fit.explained_variance_ratio, 6),
@@ -100,14 +97,11 @@ def save_pca_checkpoint(path: Path, base: Embedder, fit: PcaFit, *, fitted_on: d
     save_checkpoint(path, kind=PCA_KIND, config=config, state_dict=state)
 
 
-def load_pca_embedder(payload: dict[str, Any], name: str, device: torch.device) -> Embedder:
-    """CHECKPOINT_KINDS loader: the base embedder with the projection appended."""
-    from engine.embedders.registry import load_checkpoint_base  # registry imports us lazily
-
+def pca_embedder(payload: dict[str, Any], name: str, base: Embedder) -> Embedder:
+    """A "pca" checkpoint on its (already loaded and checked) base: the base with the projection appended."""
     config, state = payload["config"], payload["state_dict"]
-    base = load_checkpoint_base(config, name, "refit with scripts/fit_pca.py", device)
     projection = Projection(state["mean"], state["components"], state["scale"])
     return Embedder(
         name, nn.Sequential(base.model, projection), int(config["n_components"]), base.input_size,
-        base.mean, base.std, device, {"checkpoint": config}, is_random=base.is_random,
+        base.mean, base.std, base.device, {"checkpoint": config}, is_random=base.is_random,
     )

@@ -19,8 +19,10 @@ from torch import nn
 
 from engine.embedders.base import Embedder
 from engine.embedders.checkpoints import save_checkpoint
+from engine.provenance import describe_base
 
 PROJECTION_KIND = "projection"
+PROJECTION_REMEDY = "retrain it with scripts/retrain.py"
 
 
 class NormalisedLinear(nn.Module):
@@ -52,11 +54,7 @@ def save_projection_checkpoint(
     dim = int(weight.shape[0])
     weights = np.stack([adapters[u][0] for u in user_ids]) if user_ids else np.zeros((0, *weight.shape))
     biases = np.stack([adapters[u][1] for u in user_ids]) if user_ids else np.zeros((0, dim))
-    config = {
-        "base": base.name, "base_weights": base.describe().get("weights"), "base_random": base.is_random,
-        "base_dim": base.dim, "input_size": base.input_size, "dim": dim, "users": user_ids,
-        "trained_on": trained_on,
-    }
+    config = describe_base(base) | {"dim": dim, "users": user_ids, "trained_on": trained_on}
     state = {
         "weight": torch.from_numpy(np.ascontiguousarray(weight, np.float32)),
         "bias": torch.from_numpy(np.ascontiguousarray(bias, np.float32)),
@@ -67,16 +65,13 @@ def save_projection_checkpoint(
     save_checkpoint(path, kind=PROJECTION_KIND, config=config, state_dict=state)
 
 
-def load_projection_embedder(payload: dict[str, Any], name: str, device: torch.device) -> Embedder:
-    """CHECKPOINT_KINDS loader: the base embedder with the learned projection appended."""
-    from engine.embedders.registry import load_checkpoint_base  # registry imports us lazily
-
+def projection_embedder(payload: dict[str, Any], name: str, base: Embedder) -> Embedder:
+    """A "projection" checkpoint on its (already loaded and checked) base: base, then the learned head."""
     config, state = payload["config"], payload["state_dict"]
-    base = load_checkpoint_base(config, name, "retrain it with scripts/retrain.py", device)
     head = NormalisedLinear(state["weight"], state["bias"])
     summary = {k: v for k, v in config.items() if k != "trained_on"}
     return Embedder(
         name, nn.Sequential(base.model, head), int(config["dim"]), base.input_size, base.mean, base.std,
-        device, {"weights": base.describe().get("weights"), "checkpoint": summary},
+        base.device, {"weights": base.describe().get("weights"), "checkpoint": summary},
         is_random=base.is_random,
     )

@@ -28,7 +28,10 @@ from engine.embedders.checkpoints import (
     list_checkpoints,
     load_checkpoint,
 )
-from engine.errors import IndexMismatchError, UnknownNameError, WeightsMissingError
+from engine.embedders.pca import PCA_KIND, PCA_REMEDY, pca_embedder
+from engine.embedders.projection import PROJECTION_KIND, PROJECTION_REMEDY, projection_embedder
+from engine.errors import UnknownNameError, WeightsMissingError
+from engine.provenance import check_base
 
 logger = logging.getLogger(__name__)
 
@@ -108,23 +111,27 @@ def _classifier_head(payload: dict[str, Any], name: str, device: torch.device) -
     )
 
 
-def _pca(payload: dict[str, Any], name: str, device: torch.device) -> Embedder:
-    from engine.embedders.pca import load_pca_embedder  # it loads its base through this module
-
-    return load_pca_embedder(payload, name, device)
+CheckpointLoader = Callable[[dict[str, Any], str, torch.device], Embedder]
 
 
-def _projection(payload: dict[str, Any], name: str, device: torch.device) -> Embedder:
-    from engine.embedders.projection import load_projection_embedder  # loads its base through us
+def on_checked_base(build: Callable[[dict[str, Any], str, Embedder], Embedder], remedy: str) -> CheckpointLoader:
+    """A loader for a derived kind: load the built-in base its config names, check it, then `build` on it.
 
-    return load_projection_embedder(payload, name, device)
+    The derived modules (pca, projection) only build on a base they are handed, so they never
+    import this registry: the dependency runs one way.
+    """
+
+    def load(payload: dict[str, Any], name: str, device: torch.device) -> Embedder:
+        return build(payload, name, load_checkpoint_base(payload["config"], name, remedy, device))
+
+    return load
 
 
-# kind → loader; scripts/retrain.py registers its own kinds here (see engine.embedders).
-CHECKPOINT_KINDS: dict[str, Callable[[dict[str, Any], str, torch.device], Embedder]] = {
+# kind → loader; other modules may register their own kinds here (see engine.embedders).
+CHECKPOINT_KINDS: dict[str, CheckpointLoader] = {
     "classifier-head": _classifier_head,
-    "pca": _pca,
-    "projection": _projection,
+    PCA_KIND: on_checked_base(pca_embedder, PCA_REMEDY),
+    PROJECTION_KIND: on_checked_base(projection_embedder, PROJECTION_REMEDY),
 }
 
 
@@ -133,17 +140,13 @@ def load_checkpoint_base(config: dict[str, Any], name: str, remedy: str, device:
 
     A projection fitted on one set of weights is meaningless on another, so a base that loads
     with other weights (random vs pretrained) or another dimension is refused; `remedy` says
-    which script rebuilds the checkpoint.
+    which script rebuilds the checkpoint (CheckpointMismatchError, engine.provenance.check_base).
     """
     if config["base"] not in BUILTIN_EMBEDDERS:
         raise UnknownNameError(f"{name}: base {config['base']!r} is not a built-in embedder")
     base = load_embedder(config["base"], device, allow_random=bool(config["base_random"]),
                          input_size=config["input_size"])
-    if base.is_random != bool(config["base_random"]) or base.dim != int(config["base_dim"]):
-        raise IndexMismatchError(
-            f"{name} was fitted on {config['base']} with weights {config['base_weights']!r}, "
-            f"but this machine loads {base.describe().get('weights')!r}; {remedy}"
-        )
+    check_base(config, base, name, remedy)
     return base
 
 

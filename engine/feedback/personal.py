@@ -17,7 +17,7 @@ import numpy as np
 
 from engine.embedders.checkpoints import load_checkpoint
 from engine.embedders.projection import PROJECTION_KIND, project
-from engine.errors import IndexMismatchError, UnknownNameError
+from engine.errors import CheckpointMismatchError, IndexMismatchError, UnknownNameError
 from engine.index import VariantIndex, brute_force_knn
 
 
@@ -31,7 +31,7 @@ class UserAdapters:
     def from_checkpoint(cls, path: Path) -> UserAdapters:
         payload = load_checkpoint(path)
         if payload.get("kind") != PROJECTION_KIND:
-            raise IndexMismatchError(f"{path} is a {payload.get('kind')!r} checkpoint, not {PROJECTION_KIND!r}")
+            raise CheckpointMismatchError(f"{path} is a {payload.get('kind')!r} checkpoint, not {PROJECTION_KIND!r}")
         state = payload["state_dict"]
         weights, biases = state["user_weights"].numpy(), state["user_biases"].numpy()
         return cls({int(u): (weights[i], biases[i]) for i, u in enumerate(state["user_ids"].tolist())})

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.build import build_all, index_provenance
+from engine.build import build_all
 from engine.catalog.store import CatalogStore, Item
 from engine.embedders import load_embedder
 from engine.embedders.projection import project, save_projection_checkpoint
@@ -37,6 +37,7 @@ from engine.index.metrics import Metric
 from engine.ingest import embed_catalog
 from engine.ingest.runner import cache_folder
 from engine.ingest.writer import EmbeddingCache
+from engine.provenance import index_provenance
 
 logger = logging.getLogger(__name__)
 

@@ -19,15 +19,14 @@ import hnswlib
 import numpy as np
 
 from engine.atomic import atomic_write
-from engine.errors import IndexCorruptError, IndexMismatchError
+from engine.errors import IndexCorruptError
 from engine.index.variant_index import HNSW_SPACE, HnswParams, VariantIndex
+from engine.provenance import check
 
 logger = logging.getLogger(__name__)
 
 MAGIC = b"DOPEIDX1"
 FORMAT_VERSION = 1
-# Keys of the provenance that must match between an index and the engine that opens it.
-CHECKED_KEYS = ("embedder", "dim", "metric", "catalog_id", "input_size", "weights", "checkpoint")
 
 
 def save_index(index: VariantIndex, path: Path) -> None:
@@ -63,7 +62,7 @@ def read_header(path: Path) -> dict[str, Any]:
 
 
 def load_index(path: Path, expect: dict[str, Any] | None = None) -> VariantIndex:
-    """Read an index; refuse it if its provenance disagrees with `expect` on a checked key."""
+    """Read an index; IndexMismatchError if its provenance disagrees with `expect` (engine.provenance)."""
     try:
         with open(path, "rb") as handle:
             header, offset = _read_header(handle, path)
@@ -74,7 +73,7 @@ def load_index(path: Path, expect: dict[str, Any] | None = None) -> VariantIndex
     if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
         raise IndexCorruptError(f"{path} is truncated or corrupt (checksum mismatch); rebuild it")
     if expect:
-        check_provenance(header["meta"] | {"metric": header["metric"], "dim": header["dim"]}, expect, path)
+        check(header["meta"] | {"metric": header["metric"], "dim": header["dim"]}, expect, path)
     index = VariantIndex(
         header["metric"], int(header["dim"]), HnswParams(**header["params"]),
         np.asarray(header["center"], dtype=np.float32) if header["center"] is not None else None,
@@ -91,20 +90,6 @@ def load_index(path: Path, expect: dict[str, Any] | None = None) -> VariantIndex
 
 def hnsw_count(header: dict[str, Any]) -> int:
     return int(header["count"]) + len(header["deleted"])
-
-
-def check_provenance(found: dict[str, Any], expect: dict[str, Any], path: Path) -> None:
-    """Raise IndexMismatchError naming every checked key on which the two disagree."""
-    problems = [
-        f"{key}: index has {found.get(key)!r}, expected {expect[key]!r}"
-        for key in CHECKED_KEYS
-        if key in expect and found.get(key) != expect[key]
-    ]
-    if problems:
-        raise IndexMismatchError(
-            f"{path} was built for something else ({'; '.join(problems)}). "
-            "Rebuild it with scripts/build_index.py."
-        )
 
 
 def _read_header(handle: Any, path: Path) -> tuple[dict[str, Any], int]:

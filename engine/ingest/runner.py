@@ -17,6 +17,7 @@ from engine.ingest.mapper import embed_batches
 from engine.ingest.device_decode import CatalogFiles, collate_raw, device_batches
 from engine.ingest.reader import Batch, CatalogImages, catalog_loader
 from engine.ingest.writer import EmbeddingCache
+from engine.provenance import cache_provenance
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def embed_catalog(
     `decoder`: "pil" decodes and letterboxes in CPU workers; "device" decodes JPEGs in batches
     on the embedder's device (engine.ingest.device_decode); "auto" picks "device" on CUDA.
     """
-    provenance = embedder.describe() | {"catalog_id": catalog.catalog_id}
+    provenance = cache_provenance(embedder.describe(), catalog.catalog_id)
     cache = EmbeddingCache(cache_folder(embeddings_dir, embedder.name), provenance, reset_on_mismatch=True)
     done = cache.done_ids()
     items = [item for item in catalog.iter_items() if item.id not in done]

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from engine.atomic import atomic_write
-from engine.errors import IndexMismatchError
-from engine.index.storage import check_provenance
+from engine.errors import EmbeddingCacheMismatchError
+from engine.provenance import check
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +30,8 @@ class EmbeddingCache:
         if meta_path.exists():
             found = json.loads(meta_path.read_text())
             try:
-                check_provenance(found, provenance, folder)
-            except IndexMismatchError:
+                check(found, provenance, folder, error=EmbeddingCacheMismatchError)
+            except EmbeddingCacheMismatchError:
                 if not reset_on_mismatch:
                     raise
                 logger.warning("embedding cache %s is for another model/catalog: rebuilding", folder)

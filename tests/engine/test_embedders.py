@@ -14,7 +14,7 @@ from engine.embedders.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
-from engine.errors import IndexCorruptError, UnknownNameError, WeightsMissingError
+from engine.errors import CheckpointCorruptError, UnknownNameError, WeightsMissingError
 from tests.factories import COLOURS, draw_product
 
 # VGG-16 has no weights here: tests use random weights at a small input to stay fast.
@@ -96,8 +96,8 @@ def test_classifier_head_checkpoint_round_trips_into_the_registry(tmp_path: Path
 
 def test_corrupt_checkpoint_is_refused(tmp_path: Path) -> None:
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(IndexCorruptError):
+    with pytest.raises(CheckpointCorruptError):
         load_checkpoint(tmp_path / "bad.pt")
     torch.save({"hello": 1}, tmp_path / "foreign.pt")
-    with pytest.raises(IndexCorruptError, match="not a dope-or-nope"):
+    with pytest.raises(CheckpointCorruptError, match="not a dope-or-nope"):
         load_checkpoint(tmp_path / "foreign.pt")
