@@ -14,12 +14,13 @@ from contextlib import asynccontextmanager
 
 from telegram import BotCommand
 from telegram.ext import (
-    AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler,
+    Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler,
     filters,
 )
 
 from bot.commands import BOT_COMMANDS
 from bot.handlers import account, errors, fallback, game, leaderboard, search, start, variants, votes
+from bot.pacing import TelegramPacer
 from bot.services import SERVICES_KEY, SETTINGS_KEY, Services, check_engine_weights
 from votes.store import VoteStore
 from engine.search import Engine
@@ -50,7 +51,7 @@ def build_application(settings: Settings, *, engine: Engine | None = None,
         .post_shutdown(_post_shutdown)
     )
     if settings.bot_rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter())
+        builder = builder.rate_limiter(TelegramPacer())  # per-chat and global pacing, no 429s
     application = builder.build()
     application.bot_data[SETTINGS_KEY] = settings
     application.bot_data[_INJECTED_KEY] = (engine, vote_store)

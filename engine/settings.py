@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     default_variant: str | None = Field(None, description="e.g. 'efficientnet-lite0/hamming'.")
     top_k: int = Field(5, ge=1, le=10, description="Matches per photo (Telegram albums hold 10).")
     max_download_bytes: int = Field(20 * 1024 * 1024, description="Telegram's bot download limit.")
-    bot_rate_limiter: bool = Field(True, description="Use PTB's AIORateLimiter (tests may turn it off).")
+    bot_rate_limiter: bool = Field(True, description="Pace Bot API calls under Telegram's flood limits (bot/pacing.py).")
 
     @field_validator("weights_dir", "telegram_bot_token", "default_variant", mode="before")
     @classmethod

@@ -7,11 +7,12 @@ from typing import Any, Awaitable, Callable
 
 from bot.emulator.limits import MAX_GET_UPDATES_TIMEOUT, ApiError, bad_request
 from bot.emulator.params import Params
-from bot.emulator.state import EmulatorState
+from bot.emulator.state import EmulatorState, WebhookConfig
 
 Method = Callable[[EmulatorState, Params], Awaitable[Any]]
 
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 async def get_me(state: EmulatorState, params: Params) -> dict[str, Any]:
@@ -41,22 +42,45 @@ async def get_updates(state: EmulatorState, params: Params) -> list[dict[str, An
 
 
 async def set_webhook(state: EmulatorState, params: Params) -> bool:
-    """setWebhook: remembered only so getUpdates can answer 409 like Telegram."""
-    state.webhook_url = params.str("url") or ""
+    """setWebhook: updates are POSTed to ``url`` from now on (bot/emulator/webhook.py)."""
+    url = params.str("url") or ""
+    if not url:
+        return await delete_webhook(state, params)
+    if not url.startswith(("http://", "https://")):
+        raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+    secret = params.str("secret_token")
+    if secret is not None and not _SECRET_RE.match(secret):
+        raise bad_request("bad webhook: secret token contains unallowed characters")
+    max_connections = params.int("max_connections", 40) or 40
+    if not 1 <= max_connections <= 100:
+        raise bad_request("bad webhook: max_connections must be between 1 and 100")
+    if params.bool("drop_pending_updates"):
+        state.updates.clear()
+    state.webhook = WebhookConfig(url, secret, max_connections, params.json("allowed_updates") or None)
     return True
 
 
 async def delete_webhook(state: EmulatorState, params: Params) -> bool:
     """deleteWebhook: ``drop_pending_updates`` empties the queue."""
-    state.webhook_url = ""
+    state.webhook = None
     if params.bool("drop_pending_updates"):
         state.updates.clear()
     return True
 
 
 async def get_webhook_info(state: EmulatorState, params: Params) -> dict[str, Any]:
-    return {"url": state.webhook_url, "has_custom_certificate": False,
-            "pending_update_count": len(state.updates)}
+    """getWebhookInfo: the URL (empty when polling), the queue length and the last error."""
+    info: dict[str, Any] = {"url": state.webhook_url, "has_custom_certificate": False,
+                            "pending_update_count": len(state.updates)}
+    config = state.webhook
+    if config is not None:
+        info["max_connections"] = config.max_connections
+        if config.allowed_updates:
+            info["allowed_updates"] = config.allowed_updates
+        if config.last_error_date is not None:
+            info["last_error_date"] = config.last_error_date
+            info["last_error_message"] = config.last_error_message
+    return info
 
 
 def _commands_key(params: Params) -> str:

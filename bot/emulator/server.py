@@ -19,10 +19,12 @@ from typing import Any
 from aiohttp import web
 
 from bot.emulator.client import FakeUser
+from bot.emulator.flood import FloodControl, FloodLimits
 from bot.emulator.limits import ApiError
 from bot.emulator import methods_bot, methods_media, methods_messages, webchat
 from bot.emulator.params import read_params
 from bot.emulator.state import EmulatorState
+from bot.emulator.webhook import WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +42,16 @@ class BotApiEmulator:
     """A local Telegram Bot API for one bot token, plus the users who talk to it."""
 
     def __init__(self, token: str = DEFAULT_TOKEN, host: str = "127.0.0.1", port: int = 0,
-                 bot_first_name: str = "Dope or Nope", bot_username: str | None = None):
+                 bot_first_name: str = "Dope or Nope", bot_username: str | None = None,
+                 flood_limits: FloodLimits | None = FloodLimits()):
+        """``flood_limits=None`` turns Telegram's flood control off (for tests of other limits)."""
         self.token = token
         self.host = host
         self.port = port
         self.state = EmulatorState(token, bot_first_name, bot_username)
         self._users: dict[int, FakeUser] = {}
+        self.flood = FloodControl(flood_limits) if flood_limits is not None else None
+        self.webhook = WebhookDelivery(self.state)
         self._runner: web.AppRunner | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -63,12 +69,14 @@ class BotApiEmulator:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
+        self.webhook.start()
         logger.info("Bot API emulator listening on http://%s:%s/", self.host, self.port)
 
     async def stop(self) -> None:
         """Release long polls and waiters, then close the server."""
         self.state.closing = True
         await self.state.notify()
+        await self.webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -101,6 +109,11 @@ class BotApiEmulator:
     def unknown_methods(self) -> list[str]:
         """Methods the bot called that the emulator lacks; a test should assert this is empty."""
         return self.state.unknown_methods
+
+    @property
+    def flood_rejections(self) -> list[tuple[str, str | None, int]]:
+        """Every 429 the emulator answered: (method, chat_id, retry_after); tests assert it stays empty."""
+        return self.flood.rejected if self.flood is not None else []
 
     def user(self, user_id: int, first_name: str = "Test", username: str | None = None,
              language_code: str = "en") -> FakeUser:
@@ -135,6 +148,8 @@ class BotApiEmulator:
             return _json(error.to_json(), 400)
         try:
             params = await read_params(request)
+            if self.flood is not None:
+                self.flood.check(name, params.values.get("chat_id"))
             result = await method(self.state, params)
         except ApiError as error:
             logger.info("%s -> %s %s", name, error.error_code, error.description)

@@ -52,6 +52,20 @@ class ChatRecord:
     version: int = 0
 
 
+@dataclass
+class WebhookConfig:
+    """What setWebhook stored, plus delivery statistics for getWebhookInfo."""
+
+    url: str
+    secret_token: str | None = None
+    max_connections: int = 40
+    allowed_updates: list[str] | None = None
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+    delivered: int = 0
+    failures: int = 0
+
+
 class EmulatorState:
     """Everything the emulated Telegram knows, for one bot."""
 
@@ -71,13 +85,17 @@ class EmulatorState:
         self.callback_answers: list[dict[str, Any]] = []
         self.chat_actions: list[tuple[int, str]] = []
         self.commands: dict[str, list[dict[str, str]]] = {}
-        self.webhook_url = ""
+        self.webhook: WebhookConfig | None = None
         self.unknown_methods: list[str] = []
         self.closing = False
         self.changed = asyncio.Condition()
         self._update_ids = itertools.count(1)
         self._file_counter = itertools.count(1)
         self._media_groups = itertools.count(13_000_000_000_000_001)
+
+    @property
+    def webhook_url(self) -> str:
+        return self.webhook.url if self.webhook else ""
 
     async def notify(self) -> None:
         """Wake every waiter; call after any mutation."""

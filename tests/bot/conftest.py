@@ -46,7 +46,7 @@ def bot_settings(engine_settings: Settings, emu: BotApiEmulator, data_dir: Path,
     return engine_settings.model_copy(update={
         "data_dir": data_dir, "telegram_bot_token": SecretStr(emu.token),
         "telegram_base_url": emu.base_url, "telegram_base_file_url": emu.base_file_url,
-        "top_k": TOP_K, "bot_rate_limiter": False, "batch_window_ms": 20.0,
+        "top_k": TOP_K, "bot_rate_limiter": True, "batch_window_ms": 20.0,
         "batch_max_queries": 16, **extra,  # batching on, as on a GPU, so the load test exercises it
     })
 
@@ -56,6 +56,7 @@ async def emu() -> AsyncIterator[BotApiEmulator]:
     async with BotApiEmulator(token=TOKEN) as emulator:
         yield emulator
     assert emulator.unknown_methods == []  # the bot called only methods Telegram (and we) know
+    assert emulator.flood_rejections == []  # and it stayed under Telegram's flood limits
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from telegram.ext import AIORateLimiter
+from bot.pacing import TelegramPacer
 
 from bot import __main__ as bot_main
 from bot import demo
@@ -38,7 +38,7 @@ def test_python_m_bot_without_token_exits_with_a_message(caplog: pytest.LogCaptu
 def test_production_defaults(engine_settings: Settings) -> None:
     settings = Settings(_env_file=None, telegram_bot_token="1:abc")  # type: ignore[call-arg]
     app = build_application(settings)
-    assert isinstance(app.bot.rate_limiter, AIORateLimiter)
+    assert isinstance(app.bot.rate_limiter, TelegramPacer)
     assert app.concurrent_updates > 1
     assert app.bot.base_url == "https://api.telegram.org/bot1:abc"
 
