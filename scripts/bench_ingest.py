@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engine.benchmarking import (
+from scripts.lib.benchmarking import (
     RESULTS_DIR, Row, apply_threads, base_parser, configure_logging, machine_info, machine_line,
     markdown_table, shares, skipped, stage, synthetic_catalog, write_results,
 )

@@ -22,7 +22,7 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from engine.benchmarking import (
+from scripts.lib.benchmarking import (
     RESULTS_DIR, Row, apply_threads, base_parser, configure_logging, current_rss_bytes,
     machine_info, machine_line, markdown_table, synthetic_catalog, write_results,
 )

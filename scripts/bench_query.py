@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.benchmarking import (
+from scripts.lib.benchmarking import (
     Row, apply_threads, base_parser, configure_logging, latency_summary, machine_info,
     machine_line, markdown_table, shares, stage, write_results, query_photos,
 )

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from engine.benchmarking import (
+from scripts.lib.benchmarking import (
     Row, apply_threads, base_parser, configure_logging, machine_info, machine_line,
     markdown_table, peak_rss_mib, skipped, write_results,
 )
@@ -121,7 +121,7 @@ def packed_row(vectors: np.ndarray | None, queries: np.ndarray, n: int, dim: int
     """Exact Hamming by popcount over packed codes; built chunk-wise when floats do not fit."""
     started = time.perf_counter()
     if vectors is not None:
-        index = PackedHammingIndex.build(vectors, np.arange(n), threads=args.threads)
+        index = PackedHammingIndex.build(vectors, np.arange(n))
     else:  # generate, centre and pack 100k rows at a time: the floats never exist all at once
         sample = clustered(20_000, dim, seed=7)
         index = PackedHammingIndex(dim, sample.mean(axis=0))

@@ -95,8 +95,18 @@ def top_k(distances: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 def brute_force_knn(
     queries: np.ndarray, vectors: np.ndarray, metric: Metric, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact k-NN: (row indices into `vectors`, distances), both (q, k)."""
-    return top_k(pairwise(queries, vectors, metric), k)
+    """Exact k-NN: (row indices into `vectors`, distances), both (q, k).
+
+    Hamming distances are integers with many ties: the k kept are then the lowest rows among
+    equals (as the engine's faiss scan keeps them), not whichever argpartition picks.
+    """
+    distances = pairwise(queries, vectors, metric)
+    if metric != "hamming" or k >= distances.shape[1]:
+        return top_k(distances, k)
+    n = distances.shape[1]
+    keys = distances.astype(np.float64) * n + np.arange(n)  # exact: distance-major, then row
+    rows, _ = top_k(keys, k)
+    return rows, np.take_along_axis(distances, rows, axis=1)
 
 
 def prepare(vectors: np.ndarray, metric: Metric, center: np.ndarray | None = None) -> np.ndarray:

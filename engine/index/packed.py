@@ -2,15 +2,14 @@
 
 A 4096-d feature becomes 4096 bits (512 bytes, 32× smaller than float32 and about 35× smaller
 than hnswlib's float graph of the same codes), so 1M items take 0.5 GB and the whole catalog is
-scanned for every query: results are exact, with no graph to build or tune. The scan is chunked
-(bounded temporary memory) and chunks run in threads, since numpy's XOR and popcount release the
-GIL. Same contract as `VariantIndex`: `search(raw features, k) -> (ids, exact distances)`.
+scanned for every query: results are exact, with no graph to build or tune. The scan is faiss's
+blocked popcount (engine.index.kernels.knn_hamming); removed items stay in place, hidden by asking
+for k + (removed) neighbours and dropping them. Same contract as `VariantIndex`:
+`search(raw features, k) -> (ids, exact distances)`.
 """
 from __future__ import annotations
 
 import json
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,11 +18,10 @@ import numpy as np
 
 from engine.atomic import atomic_write
 from engine.errors import IndexCorruptError
+from engine.index.kernels import knn_hamming
 from engine.index.metrics import as_matrix, sign_bits, to_plus_minus_one
 
 WORD = 8  # bytes per uint64 word
-_SCRATCH_BYTES = 32 * 2**20  # per thread: (queries, chunk, words) uint64 XOR temporaries
-_DEAD = np.iinfo(np.int32).max
 
 
 def pack_codes(bits: np.ndarray) -> np.ndarray:
@@ -43,8 +41,6 @@ class PackedHammingIndex:
     dim: int
     center: np.ndarray | None = None  # bit = feature > center (ReLU features need centring)
     meta: dict[str, Any] = field(default_factory=dict)
-    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
-    chunk_rows: int = 65_536
 
     def __post_init__(self) -> None:
         self.words = -(-self.dim // 64)
@@ -55,13 +51,10 @@ class PackedHammingIndex:
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
-    def build(cls, vectors: np.ndarray, ids: np.ndarray, *, meta: dict[str, Any] | None = None,
-              threads: int | None = None) -> PackedHammingIndex:
+    def build(cls, vectors: np.ndarray, ids: np.ndarray, *, meta: dict[str, Any] | None = None) -> PackedHammingIndex:
         """Index raw features; the centre is their per-dimension mean (as VariantIndex's)."""
         matrix = as_matrix(vectors)
         index = cls(matrix.shape[1], matrix.mean(axis=0) if len(matrix) else None, dict(meta or {}))
-        if threads:
-            index.threads = threads
         index.add(matrix, ids)
         return index
 
@@ -133,32 +126,13 @@ class PackedHammingIndex:
         if k <= 0:
             empty = np.zeros((len(codes), 0))
             return empty.astype(np.int64), empty.astype(np.float32)
-        bounds = self._chunks(len(codes))
-        with ThreadPoolExecutor(max_workers=max(1, min(self.threads, len(bounds)))) as pool:
-            parts = list(pool.map(lambda b: self._scan(codes, b[0], b[1], k), bounds))
-        rows = np.concatenate([p[0] for p in parts], axis=1)
-        dists = np.concatenate([p[1] for p in parts], axis=1)
-        # ties broken by row (insertion order), like brute_force_knn's lexsort on index
-        order = np.lexsort((rows, dists), axis=1)[:, :k]
-        rows, dists = np.take_along_axis(rows, order, 1), np.take_along_axis(dists, order, 1)
-        return self._labels[rows], dists.astype(np.float32)
-
-    def _chunks(self, n_queries: int) -> list[tuple[int, int]]:
-        per_chunk = max(1024, min(self.chunk_rows, _SCRATCH_BYTES // max(1, n_queries * self.words * WORD)))
-        n = len(self._labels)
-        return [(start, min(n, start + per_chunk)) for start in range(0, n, per_chunk)]
-
-    def _scan(self, codes: np.ndarray, start: int, stop: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Exact distances of every query to rows start..stop, reduced to each query's k best."""
-        block = self._codes[start:stop]
-        dists = np.bitwise_count(codes[:, None, :] ^ block[None, :, :]).sum(axis=2, dtype=np.int32)
-        dists[:, ~self._live[start:stop]] = _DEAD
-        keep = min(k, stop - start)
-        if keep < stop - start:
-            cols = np.argpartition(dists, keep - 1, axis=1)[:, :keep]
-        else:
-            cols = np.broadcast_to(np.arange(stop - start), dists.shape)
-        return cols + start, np.take_along_axis(dists, cols, axis=1)
+        dead = len(self._labels) - len(self)
+        rows, dists = knn_hamming(codes.view(np.uint8), self._codes.view(np.uint8), k + dead)
+        if dead:  # drop removed rows, keep each query's first k live ones (still in order)
+            live = self._live[rows]
+            cols = np.argsort(~live, axis=1, kind="stable")[:, :k]
+            rows, dists = np.take_along_axis(rows, cols, 1), np.take_along_axis(dists, cols, 1)
+        return self._labels[rows[:, :k]], dists[:, :k].astype(np.float32)
 
     # --- persistence ------------------------------------------------------------------------
     def save(self, path: Path) -> None:

@@ -4,8 +4,8 @@ hnswlib offers l2, ip and cosine spaces only, so:
 * hamming — sign codes become ±1 vectors, for which ‖a−b‖² = 4·hamming(a, b) exactly, so HNSW
   in l2 space ranks by Hamming distance and its distances convert back to exact bit counts.
 * l1 — HNSW in l2 space (L2 and L1 neighbourhoods largely agree) proposes candidates.
-For both, up to `exact_threshold` items the search is brute force (popcount on packed bits for
-Hamming, chunked |a−b| sums for L1): exactly the true neighbours. Above it, HNSW proposes
+For both, up to `exact_threshold` items the search is brute force (engine.index.kernels: popcount
+on packed bits for Hamming, |a−b| sums for L1, both on faiss): exactly the true neighbours. Above it, HNSW proposes
 `rerank_candidates` per query and every candidate is re-scored with the exact distance.
 Returned distances are always exact, in the metric's own units.
 """
@@ -18,11 +18,11 @@ from typing import Any
 import hnswlib
 import numpy as np
 
+from engine.index.kernels import knn_hamming, knn_l1
 from engine.index.metrics import (
     Metric,
     as_matrix,
     check_metric,
-    hamming_packed,
     pack_bits,
     pairwise,
     prepare,
@@ -150,10 +150,9 @@ class VariantIndex:
         if len(self) <= self.params.exact_threshold:
             labels, dense = self._dense()
             if self.metric == "hamming":
-                distances = hamming_packed(pack_bits(stored > 0), dense).astype(np.float32)
+                rows, dists = knn_hamming(pack_bits(stored > 0), dense, k)
             else:
-                distances = pairwise(stored, dense, "l1")
-            rows, dists = top_k(distances, k)
+                rows, dists = knn_l1(stored, dense, k)
             return labels[rows], dists.astype(np.float32)
         n_candidates = min(len(self), max(self.params.rerank_candidates, 4 * k))
         self._hnsw.set_ef(max(self.params.ef, n_candidates))

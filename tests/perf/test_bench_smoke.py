@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import bench_ingest, bench_memory, bench_query, bench_search, fit_pca
+from scripts import bench_exact, bench_ingest, bench_memory, bench_query, bench_search, fit_pca
 from tests.factories import make_catalog
 
 
@@ -76,3 +76,11 @@ def test_fit_pca_script(tmp_path: Path) -> None:
     from engine.embedders import load_embedder
 
     assert load_embedder("ft:random-init-pca4", "cpu", models_dir=data / "models").dim == 4
+
+
+def test_bench_exact(tmp_path: Path) -> None:
+    rows = run(bench_exact, tmp_path)["rows"]
+    assert {r["metric"] for r in rows} == {"hamming", "l1"}
+    assert all(r["agrees"] and r["queries_per_s"] > 0 for r in rows)
+    baselines = [r for r in rows if "baseline" in r["kernel"]]
+    assert len(baselines) == 4 and all(r["vs_baseline"] == 1 for r in baselines)
