@@ -20,7 +20,9 @@ if TYPE_CHECKING:  # base.py calls describe_embedder: no runtime import back
     from engine.embedders.base import Embedder
 
 # Keys that must match between a stored record and the engine that reads it.
-CHECKED_KEYS = ("embedder", "dim", "metric", "catalog_id", "input_size", "weights", "checkpoint")
+# checkpoint_sha256: a derived embedder's exact file, so an index built for older weights is refused.
+CHECKED_KEYS = ("embedder", "dim", "metric", "catalog_id", "input_size", "weights", "checkpoint",
+                "checkpoint_sha256")
 REBUILD = "Rebuild it with scripts/build_index.py."
 
 

@@ -24,6 +24,7 @@ from engine.embedders import Embedder, available_embedders, load_embedder
 from engine.errors import EngineError, IndexCorruptError, InvalidImageError, UnknownNameError
 from engine.images import DEFAULT_MAX_PIXELS, load_image
 from engine.index import VariantIndex, load_index
+from engine.live import LiveModels, ModelSet, pinned, pinned_search
 from engine.provenance import index_provenance
 from engine.settings import Settings
 from engine.variants import Variant
@@ -47,6 +48,8 @@ class Matches(list[Match]):
     def __init__(self, matches: Sequence[Match] = (), vector: np.ndarray | None = None) -> None:
         super().__init__(matches)
         self.vector = vector
+        self.model_version: str | None = None  # the weights that ranked these (set by pinned_search)
+        self.generation: int | None = None  # the ModelSet generation that served them
 
 
 @dataclass(frozen=True)
@@ -71,14 +74,19 @@ class Engine:
         decode_threads: int = DEFAULT_DECODE_THREADS,
     ) -> None:
         self.catalog = catalog
-        self.embedders = embedders
-        self.indexes = indexes
+        # The served models live in one swappable snapshot (engine/live.py): hot reloads replace it.
+        self.models = LiveModels(ModelSet(dict(embedders), dict(indexes)))
         self.max_image_pixels = max_image_pixels
         # A batch's photos are decoded and letterboxed in parallel: Pillow releases the GIL.
         self._decoder = ThreadPoolExecutor(max(1, decode_threads), thread_name_prefix="decode")
-        missing = {Variant.parse(v).embedder for v in indexes} - set(embedders)
-        if missing:
-            raise EngineError(f"indexes without their embedder: {sorted(missing)}")
+
+    @property
+    def embedders(self) -> dict[str, Embedder]:
+        return self.models.current.embedders
+
+    @property
+    def indexes(self) -> dict[str, VariantIndex]:
+        return self.models.current.indexes
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -135,6 +143,7 @@ class Engine:
             raise result
         return result
 
+    @pinned_search
     def search_many(self, queries: Sequence[Query]) -> list[Matches | EngineError]:
         """Decode, embed (one forward pass per embedder) and search a batch of queries.
 
@@ -167,11 +176,13 @@ class Engine:
         except (InvalidImageError, UnknownNameError) as exc:
             return exc
 
+    @pinned
     def search_vectors(self, features: np.ndarray, k: int, variant: str) -> list[list[Match]]:
         """Top-k for raw feature vectors of the variant's embedder."""
         ids, distances = self._index(variant).search(features, k)
         return [self._matches(row_ids, row_d) for row_ids, row_d in zip(ids, distances)]
 
+    @pinned
     def neighbours_of_item(self, item_id: int, k: int, variant: str) -> list[Match]:
         """Nearest catalog items to a catalog item (itself excluded), from its stored vector."""
         index = self._index(variant)

@@ -58,6 +58,26 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=10, description="Matches per photo (Telegram albums hold 10).")
     max_download_bytes: int = Field(20 * 1024 * 1024, description="Telegram's bot download limit.")
     bot_rate_limiter: bool = Field(True, description="Pace Bot API calls under Telegram's flood limits (bot/pacing.py).")
+    admin_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="Telegram user ids allowed to /reload and see /models."
+    )
+
+    # --- learning loop ----------------------------------------------------------------------
+    reload_poll_seconds: float = Field(
+        10.0, ge=0, description="Watch models/ and indexes/ this often and hot-swap changes; 0 = off."
+    )
+    interleave_share: float = Field(
+        0.5, ge=0, le=1, description="Share of searches answered with champion × challenger interleaving."
+    )
+    interleave_metric: MetricName = Field("l2", description="Metric of the interleaved variants.")
+    promotion_min_comparisons: int = Field(
+        30, ge=1, description="Decided interleaved albums the sign test is run on (fixed horizon)."
+    )
+    promotion_alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of the sign test.")
+    personal_min_votes: int = Field(50, ge=1, description="Search votes a user needs for a personal adapter.")
+    personal_candidates: int = Field(100, ge=1, description="Candidates re-ranked in a user's own space.")
+    retrain_interval_hours: float = Field(0.0, ge=0, description="Scheduled retraining; 0 = off.")
+    retrain_min_votes: int = Field(200, ge=1, description="Retraining refuses with fewer votes.")
 
     @field_validator("weights_dir", "telegram_bot_token", "default_variant", mode="before")
     @classmethod
@@ -65,7 +85,7 @@ class Settings(BaseSettings):
         """`KEY=` in .env means "not set", not an empty path or token."""
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("embedders", "metrics", mode="before")
+    @field_validator("embedders", "metrics", "admin_ids", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         """Accept `a,b,c` in the environment as well as JSON lists."""

@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from engine.catalog import CatalogStore, Item
+from engine.settings import Settings
 
 COLOURS = {
     "red": (200, 30, 30), "green": (30, 160, 60), "blue": (30, 60, 200), "yellow": (230, 200, 20),
@@ -79,3 +80,28 @@ def animated_gif() -> bytes:
 def huge_png(width: int = 20_000, height: int = 20_000) -> bytes:
     """A real 20000×20000 PNG (1-bit, so it is small on disk): a decompression-bomb shape."""
     return encode(Image.new("1", (width, height), 1), "PNG")
+
+
+def make_projection_model(settings: Settings, name: str, seed: int, metrics: tuple[str, ...] = ("l2",),
+                          dim: int = 16) -> Path:
+    """`ft:<name>`: a random projection of `random-init` with its indexes, as retrain.py writes them.
+
+    The catalog at settings.catalog_path is embedded once (cached in settings.embeddings_dir).
+    """
+    from engine.embedders import load_embedder
+    from engine.embedders.projection import project, save_projection_checkpoint
+    from engine.feedback.pipeline import RetrainPaths, rebuild_indexes
+    from engine.ingest import embed_catalog
+
+    base = load_embedder("random-init", "cpu", allow_random=True)
+    rng = np.random.default_rng(seed)
+    weight = rng.standard_normal((dim, base.dim)).astype(np.float32)
+    bias = np.zeros(dim, np.float32)
+    path = settings.models_dir / f"{name}.pt"
+    save_projection_checkpoint(path, base, weight, bias, {}, trained_on={"seed": seed})
+    paths = RetrainPaths(settings.votes_path, settings.models_dir, settings.embeddings_dir, settings.indexes_dir)
+    with CatalogStore(settings.catalog_path, create=False) as catalog:
+        run = embed_catalog(catalog, base, settings.embeddings_dir, num_workers=0, progress=False)
+        rebuild_indexes(catalog, paths, name, run.ids, project(run.features, weight, bias),
+                        metrics, "cpu")  # type: ignore[arg-type]
+    return path

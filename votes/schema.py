@@ -13,6 +13,12 @@ Tables
 - votes: +1 (👍 dope) / −1 (👎 nope) by a user on exactly one shown match or one game pair;
   UNIQUE per (user, target) so a replayed button press cannot count twice (a change of mind
   updates the row).
+- (2) queries.model_version: the exact weights that ranked the matches (checkpoint sha256 or the
+  pretrained weights' name), so a vote is credited to what the user really saw across hot swaps.
+- (2) shown.variant: in an interleaved album, the variant that contributed this match (NULL: the
+  query's variant); interleavings(query_id, champion, challenger) marks such albums.
+- (2) models: the model registry, one row per embedder name with its stage
+  (candidate → challenger → champion → retired); model_events: every transition, when and why.
 """
 from __future__ import annotations
 
@@ -65,6 +71,32 @@ MIGRATIONS: list[str] = [
         CHECK ((shown_id IS NULL) <> (pair_id IS NULL)),
         UNIQUE (user_id, shown_id),
         UNIQUE (user_id, pair_id)
+    );
+    """,
+    # 2: hot swaps, champion/challenger interleaving, the model registry
+    """
+    ALTER TABLE queries ADD COLUMN model_version TEXT;
+    ALTER TABLE shown ADD COLUMN variant TEXT;
+    CREATE TABLE interleavings (
+        query_id INTEGER PRIMARY KEY REFERENCES queries(query_id) ON DELETE CASCADE,
+        champion TEXT NOT NULL,
+        challenger TEXT NOT NULL
+    );
+    CREATE INDEX interleavings_pair ON interleavings(champion, challenger);
+    CREATE TABLE models (
+        name TEXT PRIMARY KEY,
+        stage TEXT NOT NULL CHECK (stage IN ('candidate', 'challenger', 'champion', 'retired')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        held_out_ok INTEGER
+    );
+    CREATE TABLE model_events (
+        event_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL REFERENCES models(name),
+        from_stage TEXT,
+        to_stage TEXT NOT NULL,
+        at TEXT NOT NULL,
+        reason TEXT NOT NULL
     );
     """,
 ]

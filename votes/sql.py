@@ -6,12 +6,14 @@ Each is a complete SELECT to be wrapped as a subquery: `SELECT ... FROM ({SEARCH
 """
 from __future__ import annotations
 
-# One row per vote on a shown match: who, what, and the query and match it was about.
+# One row per vote on a shown match: who, what, and the query and match it was about. `variant`
+# is the one credited with the match: in an interleaved album, the model that contributed it.
 SEARCH_VOTES = (
     "SELECT v.vote_id AS vote_id, v.user_id AS user_id, v.value AS value,"
     " v.created_at AS created_at, v.updated_at AS updated_at,"
     " s.shown_id AS shown_id, s.rank AS rank, s.item_id AS item_id, s.distance AS distance,"
-    " q.query_id AS query_id, q.variant AS variant, q.embedder AS embedder,"
+    " q.query_id AS query_id, COALESCE(s.variant, q.variant) AS variant, q.embedder AS embedder,"
+    " q.variant AS query_variant, q.model_version AS model_version,"
     " q.query_item_id AS query_item_id, q.query_vector AS query_vector"
     " FROM votes v JOIN shown s ON s.shown_id = v.shown_id JOIN queries q ON q.query_id = s.query_id"
 )

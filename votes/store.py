@@ -214,24 +214,36 @@ class VoteStore:
         file_id: str | None = None,
         query_item_id: int | None = None,
         query_vector: np.ndarray | None = None,
+        model_version: str | None = None,
+        credit: Sequence[str] | None = None,
+        interleaving: tuple[str, str] | None = None,
     ) -> tuple[int, list[int]]:
-        """Store one search and the matches it showed (rank = position + 1)."""
+        """Store one search and the matches it showed (rank = position + 1).
+
+        An interleaved album passes `interleaving` = (champion variant, challenger variant) and
+        `credit`: for each match, the variant that contributed it.
+        """
         vector = _vector_blob(query_vector)
+        if credit is not None and len(credit) != len(matches):
+            raise ValueError(f"{len(credit)} credits for {len(matches)} matches")
         async with self._transaction() as db:
             await _ensure_user(db, user_id)
             cursor = await db.execute(
                 "INSERT INTO queries (user_id, created_at, variant, embedder, photo_sha256, file_id,"
-                " query_item_id, query_vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (user_id, _now(), variant, embedder, photo_sha256, file_id, query_item_id, vector),
+                " query_item_id, query_vector, model_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (user_id, _now(), variant, embedder, photo_sha256, file_id, query_item_id, vector, model_version),
             )
             query_id = int(cursor.lastrowid or 0)
             shown_ids = []
             for rank, (item_id, distance) in enumerate(matches, start=1):
                 cursor = await db.execute(
-                    "INSERT INTO shown (query_id, rank, item_id, distance) VALUES (?, ?, ?, ?)",
-                    (query_id, rank, int(item_id), float(distance)),
+                    "INSERT INTO shown (query_id, rank, item_id, distance, variant) VALUES (?, ?, ?, ?, ?)",
+                    (query_id, rank, int(item_id), float(distance), credit[rank - 1] if credit else None),
                 )
                 shown_ids.append(int(cursor.lastrowid or 0))
+            if interleaving is not None:
+                await db.execute("INSERT INTO interleavings (query_id, champion, challenger) VALUES (?, ?, ?)",
+                                 (query_id, *interleaving))
         return query_id, shown_ids
 
     async def query_vector(self, query_id: int) -> np.ndarray | None:

@@ -5,6 +5,7 @@ An unknown name raises UnknownNameError listing the valid ones.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from engine.embedders.checkpoints import (
 )
 from engine.embedders.pca import PCA_KIND, PCA_REMEDY, pca_embedder
 from engine.embedders.projection import PROJECTION_KIND, PROJECTION_REMEDY, projection_embedder
-from engine.errors import UnknownNameError, WeightsMissingError
+from engine.errors import IndexCorruptError, UnknownNameError, WeightsMissingError
 from engine.provenance import check_base
 
 logger = logging.getLogger(__name__)
@@ -185,10 +186,25 @@ def _load_trained(name: str, device: torch.device, options: LoadOptions) -> Embe
     if not path.is_file():
         valid = ", ".join(available_embedders(options.models_dir, include_random=True))
         raise UnknownNameError(f"No checkpoint {path} for {name!r}; available: {valid}")
+    before = file_sha256(path)
     payload = load_checkpoint(path)
+    if file_sha256(path) != before:  # replaced while we read it: the hash must name what we loaded
+        raise IndexCorruptError(f"{path} changed while it was being loaded; try again")
     loader = CHECKPOINT_KINDS.get(payload.get("kind", ""))
     if loader is None:
         raise UnknownNameError(
             f"{path} has kind {payload.get('kind')!r}; known kinds: {sorted(CHECKPOINT_KINDS)}"
         )
-    return loader(payload, name, device)
+    embedder = loader(payload, name, device)
+    # Which file, exactly: indexes record it, so an index built for older weights is refused.
+    embedder.provenance["checkpoint_sha256"] = before
+    return embedder
+
+
+def file_sha256(path: Path) -> str:
+    """Hex digest of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
