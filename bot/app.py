@@ -19,7 +19,8 @@ from telegram.ext import (
 )
 
 from bot.commands import BOT_COMMANDS
-from bot.handlers import account, errors, fallback, game, leaderboard, search, start, variants, votes
+from bot.handlers import account, admin, errors, fallback, game, leaderboard, search, start, variants, votes
+from bot.lifecycle import ensure_champion, install_sighup, reload_models, remove_sighup, start_watching
 from bot.pacing import TelegramPacer
 from bot.services import SERVICES_KEY, SETTINGS_KEY, Services, check_engine_weights
 from votes.store import VoteStore
@@ -70,6 +71,8 @@ def _add_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("stats", account.stats))
     app.add_handler(CommandHandler("export", account.export))
     app.add_handler(CommandHandler("forget", account.forget))
+    app.add_handler(CommandHandler("reload", admin.reload))  # admins only (settings.admin_ids)
+    app.add_handler(CommandHandler("models", admin.models))  # admins only
     # 2. Searchable images: photos, and JPEG/PNG/WebP sent as files (before the document fallback).
     image_documents = filters.Document.MimeType(search.IMAGE_MIME_TYPES[0])
     for mime in search.IMAGE_MIME_TYPES[1:]:
@@ -101,7 +104,13 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         await store.initialize()
     searcher = BatchingSearcher(engine, window_ms=settings.batch_window_ms, max_batch=settings.batch_max_queries)
     await searcher.initialize()
-    app.bot_data[SERVICES_KEY] = Services(settings, engine, searcher, store, owns_engine, owns_store)
+    svc = Services(settings, engine, searcher, store, owns_engine, owns_store)
+    app.bot_data[SERVICES_KEY] = svc
+    # The registry decides what is served beyond settings.embedders: load its models, then watch.
+    await ensure_champion(svc)
+    await reload_models(svc, "start-up")
+    start_watching(app, svc)
+    install_sighup(svc)
     await app.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])
     logger.info("bot ready: variants %s, votes in %s", engine.variants(), store.path)
 
@@ -111,6 +120,9 @@ async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
     svc = app.bot_data.pop(SERVICES_KEY, None)
     if not isinstance(svc, Services):
         return
+    remove_sighup(svc)
+    for task in list(svc.background):
+        task.cancel()
     await svc.searcher.shutdown()
     if svc.owns_store:
         await svc.store.shutdown()

@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -12,8 +13,10 @@ from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
+from votes.registry import ModelRegistry
 from votes.store import VoteStore
 from engine.errors import EngineError
+from engine.reload import ModelReloader
 from engine.search import Engine
 from engine.serving import BatchingSearcher
 from engine.settings import Settings
@@ -36,6 +39,18 @@ class Services:
     busy_users: set[int] = field(default_factory=set)
     seen_albums: OrderedDict[str, None] = field(default_factory=OrderedDict)
     rng: random.Random = field(default_factory=random.Random)
+    # Model lifecycle (bot/lifecycle.py): hot reloads, the registry, the champion's variant.
+    reloader: ModelReloader = field(init=False)
+    registry: ModelRegistry = field(init=False)
+    reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    judge_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    champion_variant: str | None = None
+    sighup_installed: bool = False
+    background: set[asyncio.Task] = field(default_factory=set)  # type: ignore[type-arg]
+
+    def __post_init__(self) -> None:
+        self.reloader = ModelReloader(self.engine, self.settings)
+        self.registry = ModelRegistry(self.store)
 
     def first_of_album(self, media_group_id: str) -> bool:
         """True for the first photo of a user's album seen; later ones are ignored."""
@@ -47,9 +62,17 @@ class Services:
         return True
 
     def default_variant(self) -> str:
+        """The champion's variant when it is served, else the configured default, else the first."""
         variants = self.engine.variants()
         wanted = self.settings.default_variant
-        return wanted if wanted in variants else variants[0]
+        configured = wanted if wanted in variants else variants[0]
+        champion = self.champion_variant
+        if champion in variants and champion.rpartition("/")[0] != configured.rpartition("/")[0]:  # type: ignore[union-attr]
+            return champion  # type: ignore[return-value]
+        return configured
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self.settings.admin_ids
 
     async def variant_of(self, user_id: int) -> str:
         """The user's chosen variant if it still exists, else the default."""

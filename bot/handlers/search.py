@@ -10,11 +10,11 @@ from telegram.ext import ContextTypes
 
 from bot import captions
 from bot.chat_action import keep_chat_action
+from bot.interleave import find_matches
 from bot.keyboards import vote_keyboard
 from bot.media import send_item_photos
 from bot.services import Services, services
 from engine.errors import InvalidImageError
-from engine.variants import Variant
 
 logger = logging.getLogger(__name__)
 
@@ -64,19 +64,21 @@ async def search_and_reply(context: ContextTypes.DEFAULT_TYPE, svc: Services, me
         data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
         variant = await svc.variant_of(user_id)
         try:
-            matches = await svc.searcher.search(data, svc.settings.top_k, variant)
+            found = await find_matches(svc, user_id, data, variant)
         except InvalidImageError as error:
             await message.reply_text(f"I couldn't use that image: {error}")
             return
+        matches = found.matches
         if not matches:
             await message.reply_text(captions.NO_MATCHES)
             return
-        embedder = Variant.parse(variant).embedder
         query_id, shown_ids = await svc.store.record_query(
-            user_id, variant, embedder, [(int(m.item.id or 0), m.distance) for m in matches],
+            user_id, found.variant, found.embedder, [(int(m.item.id or 0), m.distance) for m in matches],
             photo_sha256=hashlib.sha256(data).hexdigest(), file_id=file_id, query_vector=matches.vector,
+            model_version=found.model_version, credit=found.credit, interleaving=found.interleaving,
         )
         await send_item_photos(context.bot, chat_id, svc, [(m.item, captions.match_caption(m)) for m in matches])
         rows = [(shown_id, m.rank, None) for shown_id, m in zip(shown_ids, matches)]
-        await context.bot.send_message(chat_id, captions.vote_prompt(variant, len(matches)),
+        shown_as = "a blind mix of two models" if found.interleaving else found.variant
+        await context.bot.send_message(chat_id, captions.vote_prompt(shown_as, len(matches)),
                                        reply_markup=vote_keyboard(rows))

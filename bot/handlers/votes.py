@@ -9,6 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot import callbacks, captions
 from bot.keyboards import vote_keyboard
+from bot.interleave import judge
 from bot.services import services
 from votes.store import NotYourVote, UnknownTarget, VoteOutcome
 
@@ -34,6 +35,7 @@ async def vote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if outcome is not VoteOutcome.UNCHANGED:
         rows = await svc.store.query_votes(query.from_user.id, parsed.target)
         await edit_markup(query, vote_keyboard([(r.shown_id, r.rank, r.value) for r in rows]))
+        await judge(svc, context.bot)  # a vote may settle the champion/challenger comparison
 
 
 async def parse_or_refuse(query: CallbackQuery, kind: str) -> callbacks.Callback | None:

@@ -1,0 +1,105 @@
+"""Champion × challenger in live searches: which albums interleave, how, and when to decide.
+
+For `interleave_share` of the searches of users who kept the default variant, the album is a
+team-draft interleaving (engine.feedback.interleaving) of the champion's and the challenger's
+top-k; each match records the variant that contributed it, so every 👍/👎 on it is credited to
+that model. After each vote on such an album the promotion rule is evaluated; a decision moves
+the registry, reloads the served models and tells the admins.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.lifecycle import next_challenger, reload_models
+from bot.services import Services
+from engine.feedback.interleaving import Decision, decide, team_draft
+from engine.search import ImageInput, Match, Matches
+from engine.variants import Variant
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Found:
+    """An album to show and what to record with it."""
+
+    matches: Matches
+    variant: str  # the query's variant (the champion's, for an interleaved album)
+    model_version: str | None
+    credit: list[str] | None = None  # per match: the variant that contributed it
+    interleaving: tuple[str, str] | None = None  # (champion variant, challenger variant)
+
+    @property
+    def embedder(self) -> str:
+        return Variant.parse(self.variant).embedder
+
+
+async def arms(svc: Services, user_id: int) -> tuple[str, str] | None:
+    """(champion variant, challenger variant) when this search should be interleaved."""
+    share = svc.settings.interleave_share
+    if share <= 0 or svc.rng.random() >= share or await svc.store.get_variant(user_id) is not None:
+        return None
+    champion, challenger = await svc.registry.champion(), await svc.registry.challenger()
+    if not champion or not challenger:
+        return None
+    metric = svc.settings.interleave_metric
+    pair = (f"{champion}/{metric}", f"{challenger}/{metric}")
+    variants = svc.engine.variants()
+    return pair if all(v in variants for v in pair) else None
+
+
+async def find_matches(svc: Services, user_id: int, image: ImageInput, variant: str) -> Found:
+    """The user's album: an interleaving of champion and challenger, or `variant`'s top-k."""
+    k = svc.settings.top_k
+    pair = await arms(svc, user_id)
+    if pair is None:
+        matches = await svc.searcher.search(image, k, variant)
+        return Found(matches, variant, matches.model_version)
+    champion, challenger = await asyncio.gather(*(svc.searcher.search(image, k, v) for v in pair))
+    by_id = {int(m.item.id or 0): m for m in [*challenger, *champion]}  # champion's distance wins ties
+    album = team_draft([int(m.item.id or 0) for m in champion], [int(m.item.id or 0) for m in challenger],
+                       k, svc.rng)
+    matches = Matches([Match(by_id[item].item, by_id[item].distance, rank)
+                       for rank, (item, _) in enumerate(album, start=1)], champion.vector)
+    version = f"{champion.model_version}|{challenger.model_version}"
+    return Found(matches, pair[0], version, [pair[team] for _, team in album], pair)
+
+
+async def judge(svc: Services, bot: Bot) -> Decision | None:
+    """Evaluate the promotion rule for the current pair; act on a decision (None: nothing to judge)."""
+    async with svc.judge_lock:
+        champion, challenger = await svc.registry.champion(), await svc.registry.challenger()
+        if not champion or not challenger:
+            return None
+        metric = svc.settings.interleave_metric
+        albums = await svc.registry.interleaved(f"{champion}/{metric}", f"{challenger}/{metric}")
+        record = await svc.registry.get(challenger)
+        decision = decide([(a.champion_score, a.challenger_score) for a in albums],
+                          min_comparisons=svc.settings.promotion_min_comparisons,
+                          alpha=svc.settings.promotion_alpha, held_out_ok=record.held_out_ok if record else None)
+        if decision.action == "wait":
+            return decision
+        stage = "champion" if decision.action == "promote" else "retired"
+        await svc.registry.move(challenger, stage, decision.reason)
+        following = await next_challenger(svc)
+    logger.info("registry: %s → %s (%s)", challenger, stage, decision.reason)
+    await reload_models(svc, f"{challenger} {stage}")
+    text = f"🏁 {challenger} is now {stage}: {decision.reason}."
+    if following:
+        text += f"\nNext challenger: {following}."
+    await tell_admins(svc, bot, text)
+    return decision
+
+
+async def tell_admins(svc: Services, bot: Bot, text: str) -> None:
+    """Best effort: an admin who never started the bot cannot be messaged."""
+    for admin in svc.settings.admin_ids:
+        try:
+            await bot.send_message(admin, text)
+        except TelegramError as error:
+            logger.warning("could not tell admin %s: %s", admin, error)
