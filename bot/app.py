@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.ext import (
-    Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler,
+    Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler,
     filters,
 )
 
 from bot.commands import BOT_COMMANDS
 from bot.handlers import account, admin, errors, fallback, game, leaderboard, search, start, variants, votes
+from bot.health import HealthServer
+from bot.intake import DONE_GROUP, DurableUpdateQueue, mark_done
+from bot.lanes import UserLanes
 from bot.lifecycle import ensure_champion, install_sighup, reload_models, remove_sighup, start_watching
 from bot.pacing import TelegramPacer
+from bot.serve import running  # noqa: F401  (re-exported: tests, demo and benchmark import it from here)
 from bot.services import SERVICES_KEY, SETTINGS_KEY, Services, check_engine_weights
 from votes.store import VoteStore
+from votes.inbox import UpdateInbox
 from engine.search import Engine
 from engine.serving import BatchingSearcher
 from engine.settings import Settings
@@ -31,6 +34,7 @@ from engine.settings import Settings
 logger = logging.getLogger(__name__)
 
 _INJECTED_KEY = "injected"
+_HEALTH_KEY = "health"
 
 
 class ConfigError(RuntimeError):
@@ -48,6 +52,7 @@ def build_application(settings: Settings, *, engine: Engine | None = None,
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .concurrent_updates(True)  # many users at once; the engine batches their photos
+        .update_queue(DurableUpdateQueue())  # stored before Telegram hears it arrived (bot/intake.py)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -74,10 +79,7 @@ def _add_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("reload", admin.reload))  # admins only (settings.admin_ids)
     app.add_handler(CommandHandler("models", admin.models))  # admins only
     # 2. Searchable images: photos, and JPEG/PNG/WebP sent as files (before the document fallback).
-    image_documents = filters.Document.MimeType(search.IMAGE_MIME_TYPES[0])
-    for mime in search.IMAGE_MIME_TYPES[1:]:
-        image_documents = image_documents | filters.Document.MimeType(mime)
-    app.add_handler(MessageHandler(messages & (filters.PHOTO | image_documents), search.photo))
+    app.add_handler(MessageHandler(messages & (filters.PHOTO | search.ImageDocument()), search.photo))
     # 3. Buttons, routed by their callback prefix (each handler validates the full data).
     app.add_handler(CallbackQueryHandler(votes.vote, pattern=r"^v:"))
     app.add_handler(CallbackQueryHandler(game.game_vote, pattern=r"^g:"))
@@ -89,6 +91,8 @@ def _add_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(MessageHandler(messages, fallback.unsupported))
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
     app.add_error_handler(errors.on_error)
+    # 5. A later group runs after group 0 finished (or failed): the update is done, never replayed.
+    app.add_handler(TypeHandler(Update, mark_done), group=DONE_GROUP)
 
 
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
@@ -104,19 +108,30 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         await store.initialize()
     searcher = BatchingSearcher(engine, window_ms=settings.batch_window_ms, max_batch=settings.batch_max_queries)
     await searcher.initialize()
-    svc = Services(settings, engine, searcher, store, owns_engine, owns_store)
+    svc = Services(settings, engine, searcher, store, owns_engine, owns_store,
+                   lanes=UserLanes(settings.bot_photos_per_user))
     app.bot_data[SERVICES_KEY] = svc
     # The registry decides what is served beyond settings.embedders: load its models, then watch.
     await ensure_champion(svc)
     await reload_models(svc, "start-up")
     start_watching(app, svc)
     install_sighup(svc)
+    if isinstance(app.update_queue, DurableUpdateQueue):
+        app.update_queue.attach(UpdateInbox(store))
+        await app.update_queue.replay_unfinished(app.bot)  # handled once app.start() runs
+    if settings.health_port is not None:
+        health = app.bot_data[_HEALTH_KEY] = HealthServer(app, settings.webhook_listen, settings.health_port)
+        await health.start()
     await app.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])
+    app.bot_data["started"] = True
     logger.info("bot ready: variants %s, votes in %s", engine.variants(), store.path)
 
 
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
     """Close what post_init created (injected services belong to the caller)."""
+    health = app.bot_data.pop(_HEALTH_KEY, None)
+    if isinstance(health, HealthServer):
+        await health.stop()
     svc = app.bot_data.pop(SERVICES_KEY, None)
     if not isinstance(svc, Services):
         return
@@ -128,29 +143,3 @@ async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
         await svc.store.shutdown()
     if svc.owns_engine:
         svc.engine.close()
-
-
-@asynccontextmanager
-async def running(app: Application, *, poll_interval: float = 0.0,  # type: ignore[type-arg]
-                  timeout: int = 10) -> AsyncIterator[Application]:  # type: ignore[type-arg]
-    """Run the application's polling inside an existing event loop (tests, demo, benchmark).
-
-    Mirrors `run_polling`'s order, including post_init/post_shutdown, which only run_polling calls.
-    """
-    await app.initialize()
-    try:
-        if app.post_init is not None:
-            await app.post_init(app)
-        await app.updater.start_polling(poll_interval=poll_interval, timeout=timeout)  # type: ignore[union-attr]
-        await app.start()
-        try:
-            yield app
-        finally:
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
-    finally:
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)

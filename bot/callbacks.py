@@ -2,7 +2,7 @@
 
     v:<shown_id>:+   vote on a search match        g:<pair_id>:-   vote on a game pair
     gn               next game pair                var:<index>     pick a variant
-    fg:y / fg:n      confirm / cancel /forget
+    fg:<user_id>:y / fg:<user_id>:n   confirm / cancel the /forget that user asked for
 
 `parse` accepts exactly these shapes; anything else raises `MalformedCallback`. The ids are then
 validated against the database by the handlers (existence and ownership).
@@ -20,7 +20,7 @@ _PATTERNS = {
     "game": re.compile(r"g:([1-9][0-9]{0,15}):([+-])"),
     "next": re.compile(r"gn"),
     "variant": re.compile(r"var:(0|[1-9][0-9]{0,3})"),
-    "forget": re.compile(r"fg:([yn])"),
+    "forget": re.compile(r"fg:([1-9][0-9]{0,15}):([yn])"),
 }
 
 
@@ -33,7 +33,7 @@ class Callback:
     """A parsed button press: `kind` is one of vote, game, next, variant, forget."""
 
     kind: str
-    target: int = 0  # shown_id, pair_id or variant index
+    target: int = 0  # shown_id, pair_id, variant index, or the user a /forget belongs to
     value: int = 0  # +1 / -1 for votes
     confirm: bool = False  # forget: yes / no
 
@@ -54,8 +54,9 @@ def variant(index: int) -> str:
     return _checked(f"var:{int(index)}")
 
 
-def forget(confirm: bool) -> str:
-    return "fg:y" if confirm else "fg:n"
+def forget(user_id: int, confirm: bool) -> str:
+    """Bound to the user who asked: in a group, nobody else's press may delete (or cancel) it."""
+    return _checked(f"fg:{int(user_id)}:{'y' if confirm else 'n'}")
 
 
 def parse(data: str | None) -> Callback:
@@ -74,7 +75,7 @@ def parse(data: str | None) -> Callback:
         if kind == "variant":
             return Callback(kind, int(match.group(1)))
         if kind == "forget":
-            return Callback(kind, confirm=match.group(1) == "y")
+            return Callback(kind, int(match.group(1)), confirm=match.group(2) == "y")
         return Callback(kind)
     raise MalformedCallback(f"bad callback data {data!r}")
 

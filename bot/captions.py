@@ -22,8 +22,11 @@ HELP = (
     "Photos: JPEG, PNG or WebP (as photo or file), up to 20 MB."
 )
 SEND_A_PHOTO = "Send me a photo (or an image file) and I'll find similar products. /help lists the commands."
-STILL_WORKING = "⏳ Still working on your last photo — one moment, then send the next one."
+SLOW_DOWN = ("🐢 Slow down, please: I'm still searching with your earlier photos. I'll answer those; "
+             "send more once they're done.")
 ALBUM_FIRST_ONLY = "You sent an album: I search with the first photo only."
+CANNOT_DOWNLOAD = ("I couldn't download that file from Telegram (it may have expired or be unavailable). "
+                   "Please send the photo again.")
 TOO_BIG = "That file is too big: bots can download at most 20 MB. Please send a smaller image."
 NOT_AN_IMAGE = "I can only search with images (JPEG, PNG or WebP). Please send a photo."
 NO_MATCHES = "I couldn't find any matches for that photo."

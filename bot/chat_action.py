@@ -1,6 +1,8 @@
-"""`keep_chat_action`: show "sending photo…" / "typing…" while slow work runs.
+"""Chat actions ("sending photo…", "typing…") while slow work runs.
 
-Telegram clears a chat action after ~5 s, so it is re-sent every few seconds until the block ends.
+`show_chat_action` sends one (a photo search normally ends before Telegram clears it after ~5 s);
+`keep_chat_action` re-sends it every few seconds until a longer block ends. Both are cosmetic:
+a failure is logged at DEBUG and never stops the real work.
 """
 from __future__ import annotations
 
@@ -18,6 +20,14 @@ logger = logging.getLogger(__name__)
 REPEAT_SECONDS = 4.0
 
 
+async def show_chat_action(bot: Bot, chat_id: int, action: str = ChatAction.UPLOAD_PHOTO) -> None:
+    """Send `action` once."""
+    try:
+        await bot.send_chat_action(chat_id, action)
+    except TelegramError as error:
+        logger.debug("chat action failed: %s", error)
+
+
 @contextlib.asynccontextmanager
 async def keep_chat_action(bot: Bot, chat_id: int, action: str = ChatAction.UPLOAD_PHOTO,
                            every: float = REPEAT_SECONDS) -> AsyncIterator[None]:
@@ -25,10 +35,7 @@ async def keep_chat_action(bot: Bot, chat_id: int, action: str = ChatAction.UPLO
 
     async def repeat() -> None:
         while True:
-            try:
-                await bot.send_chat_action(chat_id, action)
-            except TelegramError as error:  # cosmetic: never fail the real work for it
-                logger.debug("chat action failed: %s", error)
+            await show_chat_action(bot, chat_id, action)
             await asyncio.sleep(every)
 
     task = asyncio.create_task(repeat(), name=f"chat-action-{chat_id}")

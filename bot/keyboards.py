@@ -42,8 +42,9 @@ def variant_keyboard(variants: Sequence[str], current: str | None) -> InlineKeyb
     ])
 
 
-def forget_keyboard() -> InlineKeyboardMarkup:
+def forget_keyboard(user_id: int) -> InlineKeyboardMarkup:
+    """Yes / Cancel for `user_id`'s /forget (only that user's presses count)."""
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton("🗑 Yes, delete my data", callback_data=callbacks.forget(True)),
-        InlineKeyboardButton("Cancel", callback_data=callbacks.forget(False)),
+        InlineKeyboardButton("🗑 Yes, delete my data", callback_data=callbacks.forget(user_id, True)),
+        InlineKeyboardButton("Cancel", callback_data=callbacks.forget(user_id, False)),
     ]])

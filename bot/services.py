@@ -13,6 +13,8 @@ from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
+from bot.coalesce import EditCoalescer
+from bot.lanes import UserLanes
 from votes.registry import ModelRegistry
 from votes.store import VoteStore
 from engine.errors import EngineError
@@ -36,7 +38,8 @@ class Services:
     owns_store: bool = False
     # item_id → Telegram file_id of its photo, once uploaded: later albums reuse it (fast).
     photo_file_ids: dict[int, str] = field(default_factory=dict)
-    busy_users: set[int] = field(default_factory=set)
+    lanes: UserLanes = field(default_factory=UserLanes)  # one search at a time per user, FIFO
+    edits: EditCoalescer = field(default_factory=EditCoalescer)  # one keyboard edit in flight per message
     seen_albums: OrderedDict[str, None] = field(default_factory=OrderedDict)
     rng: random.Random = field(default_factory=random.Random)
     # Model lifecycle (bot/lifecycle.py): hot reloads, the registry, the champion's variant.

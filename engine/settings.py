@@ -78,8 +78,21 @@ class Settings(BaseSettings):
     personal_candidates: int = Field(100, ge=1, description="Candidates re-ranked in a user's own space.")
     retrain_interval_hours: float = Field(0.0, ge=0, description="Scheduled retraining; 0 = off.")
     retrain_min_votes: int = Field(200, ge=1, description="Retraining refuses with fewer votes.")
+    bot_photos_per_user: int = Field(
+        3, ge=1, description="Photos of one user being searched or waiting; more get one 'slow down'."
+    )
+    webhook_url: str | None = Field(
+        None, description="Public HTTPS URL Telegram posts updates to; unset = long polling."
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="secret_token Telegram sends in X-Telegram-Bot-Api-Secret-Token (1-256 of A-Z a-z 0-9 _ -)."
+    )
+    webhook_listen: str = Field("127.0.0.1", description="Interface the webhook server binds (behind a proxy).")
+    webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server binds.")
+    health_port: int | None = Field(None, ge=0, le=65535, description="Serve GET /healthz on this port; unset = off.")
 
-    @field_validator("weights_dir", "telegram_bot_token", "default_variant", mode="before")
+    @field_validator("weights_dir", "telegram_bot_token", "default_variant", "webhook_url", "webhook_secret",
+                     "health_port", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """`KEY=` in .env means "not set", not an empty path or token."""

@@ -19,6 +19,10 @@ Tables
   query's variant); interleavings(query_id, champion, challenger) marks such albums.
 - (2) models: the model registry, one row per embedder name with its stage
   (candidate → challenger → champion → retired); model_events: every transition, when and why.
+- (3) inbox: every Telegram update the bot accepted, stored before Telegram is told it
+  arrived; `status` pending → done (or failed after repeated crashes), so a restart replays what
+  was in flight exactly once. `queries.update_id` names the update a search answered, so a
+  replayed photo reuses its recorded search instead of recording a second one.
 """
 from __future__ import annotations
 
@@ -98,5 +102,19 @@ MIGRATIONS: list[str] = [
         at TEXT NOT NULL,
         reason TEXT NOT NULL
     );
+    """,
+    # 3: durable intake of Telegram updates; searches remember the update they answered
+    """
+    CREATE TABLE inbox (
+        update_id INTEGER PRIMARY KEY,
+        received_at TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        finished_at TEXT
+    );
+    CREATE INDEX inbox_pending ON inbox(status) WHERE status = 'pending';
+    ALTER TABLE queries ADD COLUMN update_id INTEGER;
+    CREATE UNIQUE INDEX queries_update ON queries(update_id) WHERE update_id IS NOT NULL;
     """,
 ]

@@ -18,7 +18,7 @@ import enum
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -180,6 +180,14 @@ class VoteStore:
                 raise
             await self.db.commit()
 
+    def transaction(self) -> "AbstractAsyncContextManager[aiosqlite.Connection]":
+        """The store's one-writer transaction, for companions on the same file (votes.inbox)."""
+        return self._transaction()
+
+    async def fetchall(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        """Parameterised read (companions on the same file)."""
+        return await self._fetchall(sql, params)
+
     async def _fetchone(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
         async with self.db.execute(sql, params) as cursor:
             return await cursor.fetchone()
@@ -217,11 +225,13 @@ class VoteStore:
         model_version: str | None = None,
         credit: Sequence[str] | None = None,
         interleaving: tuple[str, str] | None = None,
+        update_id: int | None = None,
     ) -> tuple[int, list[int]]:
         """Store one search and the matches it showed (rank = position + 1).
 
         An interleaved album passes `interleaving` = (champion variant, challenger variant) and
-        `credit`: for each match, the variant that contributed it.
+        `credit`: for each match, the variant that contributed it. `update_id` (the Telegram update
+        it answered) makes a replay find it: see `query_for_update`.
         """
         vector = _vector_blob(query_vector)
         if credit is not None and len(credit) != len(matches):
@@ -230,8 +240,9 @@ class VoteStore:
             await _ensure_user(db, user_id)
             cursor = await db.execute(
                 "INSERT INTO queries (user_id, created_at, variant, embedder, photo_sha256, file_id,"
-                " query_item_id, query_vector, model_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (user_id, _now(), variant, embedder, photo_sha256, file_id, query_item_id, vector, model_version),
+                " query_item_id, query_vector, model_version, update_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (user_id, _now(), variant, embedder, photo_sha256, file_id, query_item_id, vector, model_version,
+                 update_id),
             )
             query_id = int(cursor.lastrowid or 0)
             shown_ids = []
@@ -245,6 +256,20 @@ class VoteStore:
                 await db.execute("INSERT INTO interleavings (query_id, champion, challenger) VALUES (?, ?, ?)",
                                  (query_id, *interleaving))
         return query_id, shown_ids
+
+    async def query_for_update(self, update_id: int) -> tuple[int, str, list[int]] | None:
+        """(query_id, what it was shown as, shown_ids by rank) of the search that answered `update_id`.
+
+        "What it was shown as" is the query's variant, or "a blind mix of two models" when interleaved.
+        """
+        rows = await self._fetchall(
+            "SELECT q.query_id, q.variant, s.shown_id, i.query_id AS mixed FROM queries q"
+            " JOIN shown s ON s.query_id = q.query_id LEFT JOIN interleavings i ON i.query_id = q.query_id"
+            " WHERE q.update_id = ? ORDER BY s.rank", (update_id,))
+        if not rows:
+            return None
+        shown_as = "a blind mix of two models" if rows[0]["mixed"] is not None else str(rows[0]["variant"])
+        return int(rows[0]["query_id"]), shown_as, [int(r["shown_id"]) for r in rows]
 
     async def query_vector(self, query_id: int) -> np.ndarray | None:
         row = await self._fetchone("SELECT query_vector FROM queries WHERE query_id = ?", (query_id,))

@@ -103,10 +103,14 @@ class FakeUser:
                 for index, data in enumerate(images)]
 
     async def send_document(self, data: bytes, file_name: str = "file.bin", mime_type: str | None = None,
-                            caption: str | None = None, declared_size: int | None = None) -> Message:
-        """Send a file as a document (e.g. an uncompressed image); ``declared_size`` fakes big files."""
+                            caption: str | None = None, declared_size: int | None = None,
+                            with_size: bool = True) -> Message:
+        """Send a file as a document (e.g. an uncompressed image); ``declared_size`` fakes big files,
+        ``with_size=False`` leaves out ``file_size``, which the Bot API marks optional."""
         check_caption(caption)
         document = store_document(self.state, data, file_name, mime_type, declared_size)
+        if not with_size:
+            document.pop("file_size", None)
         return await self._deliver(_with_extras({"document": document}, caption, None))
 
     async def send_sticker(self, data: bytes | None = None, emoji: str = "😎") -> Message:
@@ -137,6 +141,10 @@ class FakeUser:
         self.state.push_update("callback_query", query)
         await self.state.notify()
         return CallbackPress(query, self.state)
+
+    def block_bot(self, blocked: bool = True) -> None:
+        """Block (or unblock) the bot: its messages to this chat then get 403 Forbidden."""
+        (self.state.blocked.add if blocked else self.state.blocked.discard)(self.chat_id)
 
     # -- reading what the bot sent ---------------------------------------------------------
 

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.emulator.client import FakeUser
-from bot.emulator.flood import FloodControl, FloodLimits
+from bot.emulator.flood import GLOBAL_ONLY_METHODS, MESSAGE_METHODS, FloodControl, FloodLimits
 from bot.emulator.limits import ApiError
 from bot.emulator import methods_bot, methods_media, methods_messages, webchat
 from bot.emulator.params import read_params
@@ -52,6 +52,8 @@ class BotApiEmulator:
         self._users: dict[int, FakeUser] = {}
         self.flood = FloodControl(flood_limits) if flood_limits is not None else None
         self.webhook = WebhookDelivery(self.state)
+        self.outage = False  # True: every Bot API call answers 502, as during a Telegram outage
+        self.outage_refusals = 0
         self._runner: web.AppRunner | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -139,6 +141,10 @@ class BotApiEmulator:
     async def _handle_method(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return _json(ApiError("Unauthorized", 401).to_json(), 401)
+        if self.outage:
+            self.outage_refusals += 1
+            await self.state.notify()
+            return _json(ApiError("Bad Gateway", 502).to_json(), 502)
         name = request.match_info["method"]
         method = METHODS.get(name.lower())
         if method is None:
@@ -148,6 +154,7 @@ class BotApiEmulator:
             return _json(error.to_json(), 400)
         try:
             params = await read_params(request)
+            self._check_blocked(name.lower(), params.values.get("chat_id"))
             if self.flood is not None:
                 self.flood.check(name, params.values.get("chat_id"))
             result = await method(self.state, params)
@@ -160,6 +167,16 @@ class BotApiEmulator:
         finally:
             await self.state.notify()
         return _json({"ok": True, "result": result})
+
+    def _check_blocked(self, method: str, chat_id: object) -> None:
+        if method not in MESSAGE_METHODS and method not in GLOBAL_ONLY_METHODS:
+            return
+        try:
+            blocked = int(str(chat_id)) in self.state.blocked
+        except ValueError:
+            return
+        if blocked:
+            raise ApiError("Forbidden: bot was blocked by the user", 403)
 
     async def _handle_download(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:

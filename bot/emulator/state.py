@@ -86,6 +86,7 @@ class EmulatorState:
         self.chat_actions: list[tuple[int, str]] = []
         self.commands: dict[str, list[dict[str, str]]] = {}
         self.webhook: WebhookConfig | None = None
+        self.blocked: set[int] = set()  # chats whose user blocked the bot
         self.unknown_methods: list[str] = []
         self.closing = False
         self.changed = asyncio.Condition()

@@ -8,7 +8,8 @@ from dataclasses import asdict, fields
 from telegram import InputFile, Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.votes import parse_or_refuse
+from bot import captions
+from bot.handlers.votes import answer, parse_or_refuse
 from bot.keyboards import forget_keyboard
 from bot.services import services
 from votes.store import VoteRecord
@@ -46,20 +47,23 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ask for confirmation before deleting anything."""
     await update.effective_message.reply_text(
         "Delete all your searches, game rounds and votes? This cannot be undone.",
-        reply_markup=forget_keyboard(),
+        reply_markup=forget_keyboard(update.effective_user.id),
     )
 
 
 async def forget_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Handle `fg:y` / `fg:n`."""
+    """Handle `fg:<user_id>:y|n`: only the user who asked may confirm or cancel."""
     query = update.callback_query
     parsed = await parse_or_refuse(query, "forget")
     if parsed is None:
         return
+    if parsed.target != query.from_user.id:
+        await answer(query, captions.NOT_YOURS)
+        return
     if not parsed.confirm:
-        await query.answer("Nothing deleted.")
+        await answer(query, "Nothing deleted.")
         await query.edit_message_text("OK, nothing was deleted.")
         return
     deleted = await services(context).store.forget_user(query.from_user.id)
-    await query.answer("Deleted.")
+    await answer(query, "Deleted." if deleted else "There was no data to delete.")
     await query.edit_message_text("🗑 Your data is deleted." if deleted else "There was no data to delete.")

@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 
 from bot import captions
 from bot.chat_action import keep_chat_action
-from bot.handlers.votes import edit_markup, parse_or_refuse, refuse
+from bot.handlers.votes import answer, edit_markup, parse_or_refuse, refuse
 from bot.keyboards import game_keyboard
 from bot.media import send_item_photos
 from bot.services import Services, services
@@ -44,7 +44,7 @@ async def play(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     chat_id, user_id = update.effective_chat.id, update.effective_user.id
     if update.callback_query:
-        await update.callback_query.answer()
+        await answer(update.callback_query)
     async with keep_chat_action(context.bot, chat_id, ChatAction.UPLOAD_PHOTO):
         await send_round(context, svc, chat_id, user_id)
 
@@ -56,12 +56,13 @@ async def send_round(context: ContextTypes.DEFAULT_TYPE, svc: Services, chat_id:
         await context.bot.send_message(chat_id, "The catalog is too small to play, sorry.")
         return
     anchor, neighbour = pair
-    pair_id = await svc.store.record_game_pair(
-        user_id, variant, int(anchor.item.id or 0), int(neighbour.item.id or 0), neighbour.distance)
     await send_item_photos(context.bot, chat_id, svc, [
         (anchor.item, captions.game_caption("A", anchor.item)),
         (neighbour.item, captions.game_caption("B", neighbour.item)),
     ])
+    # Recorded once the photos went out: a crash before this leaves no round nobody saw.
+    pair_id = await svc.store.record_game_pair(
+        user_id, variant, int(anchor.item.id or 0), int(neighbour.item.id or 0), neighbour.distance)
     await context.bot.send_message(chat_id, captions.GAME_PROMPT, reply_markup=game_keyboard(pair_id))
 
 
@@ -78,7 +79,7 @@ async def game_vote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await refuse(query, error)
         return
     pair = await svc.store.game_pair(parsed.target)
-    await query.answer("Already counted." if outcome is VoteOutcome.UNCHANGED else "Thanks!")
+    await answer(query, "Already counted." if outcome is VoteOutcome.UNCHANGED else "Thanks!")
     if pair is None or outcome is VoteOutcome.UNCHANGED:
         return
     text = captions.game_reveal(parsed.value, pair.variant, pair.distance)

@@ -1,4 +1,9 @@
-"""Photo in → album of the most similar catalog products, then one 👍/👎 keyboard message."""
+"""Photo in → album of the most similar catalog products, then one 👍/👎 keyboard message.
+
+A user's photos wait their turn in the user's lane (bot/lanes.py). The search is recorded only
+after its album was sent, with the update it answers, so a replay after a crash finds it and
+sends just the missing keyboard instead of a second album.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -6,12 +11,14 @@ import logging
 
 from telegram import Message, Update
 from telegram.constants import ChatAction
-from telegram.ext import ContextTypes
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes, filters
 
 from bot import captions
-from bot.chat_action import keep_chat_action
+from bot.chat_action import show_chat_action
 from bot.interleave import find_matches
 from bot.keyboards import vote_keyboard
+from bot.lanes import Admission
 from bot.media import send_item_photos
 from bot.services import Services, services
 from engine.errors import InvalidImageError
@@ -22,9 +29,19 @@ logger = logging.getLogger(__name__)
 IMAGE_MIME_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
+class ImageDocument(filters.MessageFilter):
+    """A document whose MIME type is a searchable image, in any letter case (`IMAGE/JPEG`)."""
+
+    def filter(self, message: Message) -> bool:
+        mime = message.document.mime_type if message.document else None
+        return bool(mime) and mime.strip().lower() in IMAGE_MIME_TYPES  # type: ignore[union-attr]
+
+
 async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Search with a photo or image document; one photo per user at a time."""
+    """Search with a photo or image document; a user's photos are searched one after another."""
     message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
     svc = services(context)
     # Checks before the first await: concurrent updates of one user must see each other.
     if message.media_group_id and not svc.first_of_album(message.media_group_id):
@@ -33,20 +50,22 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if file_id is None:
         await message.reply_text(captions.TOO_BIG)
         return
-    if user.id in svc.busy_users:
-        await message.reply_text(captions.STILL_WORKING)
+    admission = svc.lanes.admit(user.id)
+    if admission is not Admission.ADMITTED:
+        if admission is Admission.REFUSED_WARN:
+            await message.reply_text(captions.SLOW_DOWN)
         return
-    svc.busy_users.add(user.id)
-    try:
+    async with svc.lanes.turn(user.id):
         if message.media_group_id:
             await message.reply_text(captions.ALBUM_FIRST_ONLY)
-        await search_and_reply(context, svc, message, user.id, file_id)
-    finally:
-        svc.busy_users.discard(user.id)
+        await search_and_reply(context, svc, message, user.id, file_id, update.update_id)
 
 
 def pick_file_id(message: Message, limit: int) -> str | None:
-    """The largest PhotoSize (or the document) within the download limit; None if too big."""
+    """The largest PhotoSize (or the document) within the download limit; None if too big.
+
+    `file_size` is optional in the Bot API: an unknown size is tried, and getFile has the last word.
+    """
     if message.photo:
         fitting = [size for size in message.photo if (size.file_size or 0) <= limit]
         return max(fitting, key=lambda s: s.width * s.height).file_id if fitting else None
@@ -56,29 +75,60 @@ def pick_file_id(message: Message, limit: int) -> str | None:
     return document.file_id
 
 
+async def download(context: ContextTypes.DEFAULT_TYPE, message: Message, file_id: str, limit: int) -> bytes | None:
+    """The file's bytes, or None after telling the user why it could not be fetched."""
+    try:
+        telegram_file = await context.bot.get_file(file_id)
+    except BadRequest as error:
+        too_big = "too big" in str(error).lower()
+        logger.info("getFile refused for chat %s: %s", message.chat_id, error)
+        await message.reply_text(captions.TOO_BIG if too_big else captions.CANNOT_DOWNLOAD)
+        return None
+    if (telegram_file.file_size or 0) > limit:
+        await message.reply_text(captions.TOO_BIG)
+        return None
+    return bytes(await telegram_file.download_as_bytearray())
+
+
 async def search_and_reply(context: ContextTypes.DEFAULT_TYPE, svc: Services, message: Message,
-                           user_id: int, file_id: str) -> None:
-    """Download, search, record, reply; the chat shows "sending photo…" meanwhile."""
+                           user_id: int, file_id: str, update_id: int) -> None:
+    """Download, search, send the album, record, send the keyboard (one chat action meanwhile)."""
     chat_id = message.chat_id
-    async with keep_chat_action(context.bot, chat_id, ChatAction.UPLOAD_PHOTO):
-        data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
-        variant = await svc.variant_of(user_id)
-        try:
-            found = await find_matches(svc, user_id, data, variant)
-        except InvalidImageError as error:
-            await message.reply_text(f"I couldn't use that image: {error}")
-            return
-        matches = found.matches
-        if not matches:
-            await message.reply_text(captions.NO_MATCHES)
-            return
-        query_id, shown_ids = await svc.store.record_query(
-            user_id, found.variant, found.embedder, [(int(m.item.id or 0), m.distance) for m in matches],
-            photo_sha256=hashlib.sha256(data).hexdigest(), file_id=file_id, query_vector=matches.vector,
-            model_version=found.model_version, credit=found.credit, interleaving=found.interleaving,
-        )
-        await send_item_photos(context.bot, chat_id, svc, [(m.item, captions.match_caption(m)) for m in matches])
-        rows = [(shown_id, m.rank, None) for shown_id, m in zip(shown_ids, matches)]
-        shown_as = "a blind mix of two models" if found.interleaving else found.variant
-        await context.bot.send_message(chat_id, captions.vote_prompt(shown_as, len(matches)),
+    done = await svc.store.query_for_update(update_id)
+    if done is not None:  # a replay: the album went out before the crash; only the keyboard may be missing
+        _, shown_as, shown_ids = done
+        rows = [(shown_id, rank, None) for rank, shown_id in enumerate(shown_ids, start=1)]
+        await context.bot.send_message(chat_id, captions.vote_prompt(shown_as, len(rows)),
                                        reply_markup=vote_keyboard(rows))
+        return
+    await show_chat_action(context.bot, chat_id, ChatAction.UPLOAD_PHOTO)
+    data = await download(context, message, file_id, svc.settings.max_download_bytes)
+    if data is None:
+        return
+    variant = await svc.variant_of(user_id)
+    try:
+        found = await find_matches(svc, user_id, data, variant)
+    except InvalidImageError as error:
+        await message.reply_text(f"I couldn't use that image: {error}")
+        return
+    matches = found.matches
+    if not matches:
+        await message.reply_text(captions.NO_MATCHES)
+        return
+    await send_item_photos(context.bot, chat_id, svc, [(m.item, captions.match_caption(m)) for m in matches])
+    # Recorded only now that the album is out: a crash before this leaves no orphan rows.
+    _, shown_ids = await svc.store.record_query(
+        user_id, found.variant, found.embedder, [(int(m.item.id or 0), m.distance) for m in matches],
+        photo_sha256=hashlib.sha256(data).hexdigest(), file_id=file_id, query_vector=matches.vector,
+        model_version=found.model_version, credit=found.credit, interleaving=found.interleaving,
+        update_id=update_id,
+    )
+    rows = [(shown_id, m.rank, None) for shown_id, m in zip(shown_ids, matches)]
+    await context.bot.send_message(chat_id, captions.vote_prompt(shown_as(found.variant, found.interleaving),
+                                                                 len(matches)),
+                                   reply_markup=vote_keyboard(rows))
+
+
+def shown_as(variant: str, interleaving: object | None) -> str:
+    """How the keyboard names what ranked the matches (an interleaved album stays blind)."""
+    return "a blind mix of two models" if interleaving else variant

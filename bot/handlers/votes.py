@@ -1,4 +1,8 @@
-"""👍/👎 presses on search results: record (or change) the vote, then tick it on the keyboard."""
+"""👍/👎 presses on search results: record (or change) the vote, then tick it on the keyboard.
+
+The vote is stored and the press answered at once; the keyboard edit is coalesced per message
+(bot/coalesce.py), so quick presses on one keyboard cost one or two edits, not one each.
+"""
 from __future__ import annotations
 
 import logging
@@ -31,11 +35,28 @@ async def vote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except (UnknownTarget, NotYourVote) as error:
         await refuse(query, error)
         return
-    await query.answer(ANSWERS[outcome])
-    if outcome is not VoteOutcome.UNCHANGED:
-        rows = await svc.store.query_votes(query.from_user.id, parsed.target)
+    await answer(query, ANSWERS[outcome])
+    if outcome is VoteOutcome.UNCHANGED or query.message is None:
+        return
+    user_id, shown_id = query.from_user.id, parsed.target
+
+    async def redraw() -> None:  # reads the votes when it runs: the newest state wins
+        rows = await svc.store.query_votes(user_id, shown_id)
         await edit_markup(query, vote_keyboard([(r.shown_id, r.rank, r.value) for r in rows]))
         await judge(svc, context.bot)  # a vote may settle the champion/challenger comparison
+
+    key = (query.message.chat.id, query.message.message_id)
+    svc.edits.request(key, redraw, lambda coroutine: context.application.create_task(coroutine, update=update))
+
+
+async def answer(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a press; a press answered before a crash and replayed after it is already answered."""
+    try:
+        await query.answer(text)
+    except BadRequest as error:
+        if "query is too old" not in str(error).lower() and "query id is invalid" not in str(error).lower():
+            raise
+        logger.info("callback %s was already answered or expired: %s", query.id, error)
 
 
 async def parse_or_refuse(query: CallbackQuery, kind: str) -> callbacks.Callback | None:
@@ -46,7 +67,7 @@ async def parse_or_refuse(query: CallbackQuery, kind: str) -> callbacks.Callback
         logger.info("malformed callback data from user %s", query.from_user.id)
         parsed = None
     if parsed is None or parsed.kind != kind:
-        await query.answer(captions.STALE_BUTTON)
+        await answer(query, captions.STALE_BUTTON)
         return None
     return parsed
 
@@ -54,7 +75,7 @@ async def parse_or_refuse(query: CallbackQuery, kind: str) -> callbacks.Callback
 async def refuse(query: CallbackQuery, error: Exception) -> None:
     """A polite answer for a stale, forged or someone else's button; nothing changes."""
     logger.info("refused callback %r from user %s: %s", query.data, query.from_user.id, error)
-    await query.answer(captions.NOT_YOURS if isinstance(error, NotYourVote) else captions.STALE_BUTTON)
+    await answer(query, captions.NOT_YOURS if isinstance(error, NotYourVote) else captions.STALE_BUTTON)
 
 
 async def edit_markup(query: CallbackQuery, markup: object) -> None:

@@ -73,9 +73,15 @@ async def store(settings: Settings) -> AsyncIterator[VoteStore]:
 
 
 @pytest.fixture
-async def app(settings: Settings, engine: Engine, store: VoteStore) -> AsyncIterator[Application]:
+def mode() -> str:
+    """How updates reach the bot; a module overrides this to run its tests in both modes."""
+    return "polling"
+
+
+@pytest.fixture
+async def app(settings: Settings, engine: Engine, store: VoteStore, mode: str) -> AsyncIterator[Application]:
     application = build_application(settings, engine=engine, vote_store=store)
-    async with running(application, timeout=5):
+    async with running(application, mode=mode, timeout=5):  # type: ignore[arg-type]
         yield application
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 from telegram.ext import Application
@@ -57,18 +58,34 @@ async def test_file_over_20_mb_is_refused_before_download(app: Application, alic
     assert "upload_photo" not in alice.chat_actions  # no work started: nothing downloaded
 
 
-async def test_second_photo_while_the_first_is_in_progress(app: Application, alice: FakeUser,
-                                                           store: VoteStore) -> None:
+async def test_second_photo_waits_its_turn(app: Application, alice: FakeUser, store: VoteStore) -> None:
     first = await store_photo(alice.state, jpeg_bytes("disc", "red", 100, 1))
     second = await store_photo(alice.state, jpeg_bytes("bar", "blue", 100, 2))
     queue_message(alice, {"photo": first})
     queue_message(alice, {"photo": second})  # arrives while the first one is being searched
     await alice.state.notify()
-    replies = await alice.wait_for_messages(TOP_K + 2, timeout=20)
-    texts = [m.get("text") for m in replies]
-    assert texts.count(captions.STILL_WORKING) == 1
-    assert sum(1 for m in replies if "photo" in m) == TOP_K
-    assert (await store.table_counts())["queries"] == 1
+    replies = await alice.wait_for_messages(2 * (TOP_K + 1), timeout=30)
+    # Both answered, one after the other: album, keyboard, album, keyboard.
+    assert ["photo" in m for m in replies] == ([True] * TOP_K + [False]) * 2
+    assert keyboard(replies[TOP_K]) and keyboard(replies[-1])
+    assert (await store.table_counts())["queries"] == 2
+
+
+async def test_a_flood_of_photos_gets_one_slow_down_and_costs_others_nothing(
+        app: Application, alice: FakeUser, bob: FakeUser, store: VoteStore, svc) -> None:
+    photo = await store_photo(alice.state, jpeg_bytes("disc", "red", 64, 1))
+    for _ in range(40):
+        queue_message(alice, {"photo": photo})
+    await alice.state.notify()
+    _, bobs_board = await search_results(bob, jpeg_bytes("bar", "blue", 90, 2), timeout=30)
+    assert keyboard(bobs_board)
+    limit = svc.settings.bot_photos_per_user
+    replies = await alice.wait_for_messages(limit * (TOP_K + 1) + 1, timeout=60)
+    assert [m.get("text") for m in replies].count(captions.SLOW_DOWN) == 1
+    assert (await store.table_counts())["queries"] == limit + 1  # alice's admitted photos + bob's
+    await asyncio.sleep(0.3)
+    with pytest.raises(TimeoutError):
+        await alice.wait_for_messages(1, timeout=0.5)  # the dropped ones stay quiet
 
 
 async def test_user_album_is_answered_once(app: Application, alice: FakeUser, store: VoteStore) -> None:
@@ -115,13 +132,15 @@ async def test_stale_and_other_users_buttons_change_nothing(app: Application, al
 async def test_an_internal_failure_is_logged_and_the_user_told(app: Application, alice: FakeUser,
                                                                 store: VoteStore, emu,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
-    await store.shutdown()  # the database goes away under the running bot
+    # A table disappears under the running bot (the inbox, on the same file, keeps working).
+    with sqlite3.connect(store.path) as other:
+        other.execute("DROP TABLE game_pairs")
     caplog.set_level("WARNING", logger="httpx")  # as in bot/__main__.py: its URLs hold the token
     with caplog.at_level("INFO"):
         await alice.send_command("/stats")
         assert await reply_to(alice) == captions.SOMETHING_WRONG
     [record] = [r for r in caplog.records if r.name == "bot.handlers.errors"]
-    assert record.exc_info is not None and "initialize" in str(record.exc_info[1])
+    assert record.exc_info is not None and "no such table" in str(record.exc_info[1])
     assert all(emu.token not in r.getMessage() for r in caplog.records)
     await alice.send_text("hi")  # the bot keeps serving
     assert await reply_to(alice) == captions.SEND_A_PHOTO

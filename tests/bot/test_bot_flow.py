@@ -22,6 +22,12 @@ from tests.factories import encode, draw_product, jpeg_bytes
 pytestmark = pytest.mark.timeout(60)
 
 
+@pytest.fixture(params=["polling", "webhook"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """Every end-to-end flow here runs with long polling and with webhook delivery."""
+    return str(request.param)
+
+
 def votes_in_db(settings_path: str) -> list[tuple[int, int | None, int | None, int]]:
     """Votes read straight from the SQLite file (a second connection, as the scripts would)."""
     with sqlite3.connect(settings_path) as db:

@@ -21,8 +21,8 @@ from votes.store import VoteCounts, VoteRecord
     (callbacks.next_pair(), Callback("next")),
     (callbacks.variant(0), Callback("variant", 0)),
     (callbacks.variant(3), Callback("variant", 3)),
-    (callbacks.forget(True), Callback("forget", confirm=True)),
-    (callbacks.forget(False), Callback("forget", confirm=False)),
+    (callbacks.forget(1001, True), Callback("forget", 1001, confirm=True)),
+    (callbacks.forget(1001, False), Callback("forget", 1001, confirm=False)),
 ])
 def test_round_trip(data: str, expected: Callback) -> None:
     assert callbacks.parse(data) == expected
@@ -31,7 +31,7 @@ def test_round_trip(data: str, expected: Callback) -> None:
 
 @pytest.mark.parametrize("data", [
     None, "", "v", "v:", "v:1", "v:1:", "v:1:x", "v:0:+", "v:01:+", "v:-1:+", "v: 1:+", "v:1:+ ", "V:1:+",
-    "g:1:", "gn ", "var:", "var:01", "var:12345", "fg:", "fg:Y", "hello", "v:1:+:extra", "v:" + "9" * 20 + ":+",
+    "g:1:", "gn ", "var:", "var:01", "var:12345", "fg:", "fg:Y", "fg:y", "fg:0:y", "fg:12:Y", "hello", "v:1:+:extra", "v:" + "9" * 20 + ":+",
     "x" * 65, "v:١:+",  # Arabic-Indic digit: \\d would accept it, we must not
 ])
 def test_malformed_data_is_refused(data: str | None) -> None:
