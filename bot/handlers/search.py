@@ -96,9 +96,9 @@ async def search_and_reply(context: ContextTypes.DEFAULT_TYPE, svc: Services, me
     chat_id = message.chat_id
     done = await svc.store.query_for_update(update_id)
     if done is not None:  # a replay: the album went out before the crash; only the keyboard may be missing
-        _, shown_as, shown_ids = done
+        _, named, shown_ids = done
         rows = [(shown_id, rank, None) for rank, shown_id in enumerate(shown_ids, start=1)]
-        await context.bot.send_message(chat_id, captions.vote_prompt(shown_as, len(rows)),
+        await context.bot.send_message(chat_id, captions.vote_prompt(named, len(rows)),
                                        reply_markup=vote_keyboard(rows))
         return
     await show_chat_action(context.bot, chat_id, ChatAction.UPLOAD_PHOTO)
