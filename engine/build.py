@@ -1,4 +1,7 @@
-"""Embeddings → one saved index per variant; existing indexes are updated, not rebuilt."""
+"""Embeddings → one saved index per variant; existing indexes are updated, not rebuilt.
+
+Indexes live in an IndexBackend (engine.index.backends): hnswlib files or Milvus collections.
+"""
 from __future__ import annotations
 
 import logging
@@ -9,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import IndexCorruptError, IndexMismatchError
-from engine.index import HnswParams, VariantIndex, load_index, save_index
+from engine.index import HnswParams
+from engine.index.backends import IndexBackend, SearchIndex, as_backend
 from engine.index.metrics import Metric
 from engine.variants import Variant
 
@@ -20,19 +24,22 @@ def build_variant_index(
     variant: Variant,
     ids: np.ndarray,
     features: np.ndarray,
-    indexes_dir: Path,
+    indexes: IndexBackend | Path,
     provenance: dict,
     params: HnswParams | None = None,
     *,
     rebuild: bool = False,
-) -> tuple[VariantIndex, float]:
-    """Create or update the index of `variant` so it holds exactly `ids`; returns (index, seconds)."""
+) -> tuple[SearchIndex, float]:
+    """Create or update the index of `variant` so it holds exactly `ids`; returns (index, seconds).
+
+    `indexes`: a backend, or a folder for hnswlib files with `params`.
+    """
     started = time.perf_counter()
-    path = variant.index_path(indexes_dir)
+    backend = as_backend(indexes, params)
     meta = provenance | {"metric": variant.metric, "dim": int(features.shape[1])}
-    index = None if rebuild else _open_existing(path, meta)
+    index = None if rebuild else _open_existing(backend, variant, meta)
     if index is None:
-        index = VariantIndex.build(features, ids, variant.metric, params=params, meta=meta)
+        index = backend.create(variant, features, ids, meta)
     else:
         present = set(index.ids().tolist())
         wanted = set(ids.tolist())
@@ -41,17 +48,15 @@ def build_variant_index(
         index.remove(sorted(present - wanted))
         index.meta = meta
         logger.info("%s: +%d −%d items", variant, len(new_rows), len(present - wanted))
-    save_index(index, path)
+    backend.save(variant, index)
     return index, time.perf_counter() - started
 
 
-def _open_existing(path: Path, meta: dict) -> VariantIndex | None:
-    if not path.exists():
-        return None
+def _open_existing(backend: IndexBackend, variant: Variant, meta: dict) -> SearchIndex | None:
     try:
-        return load_index(path, expect=meta)
+        return backend.open(variant, expect=meta)
     except (IndexMismatchError, IndexCorruptError) as exc:
-        logger.warning("rebuilding %s: %s", path.name, exc)
+        logger.warning("rebuilding %s: %s", variant, exc)
         return None
 
 
@@ -60,16 +65,17 @@ def build_all(
     metrics: Sequence[Metric],
     ids: np.ndarray,
     features: np.ndarray,
-    indexes_dir: Path,
+    indexes: IndexBackend | Path,
     provenance: dict,
     params: HnswParams | None = None,
     rebuild: bool = False,
 ) -> dict[str, float]:
     """Every metric's index for one embedder; returns seconds per variant name."""
+    backend = as_backend(indexes, params)
     seconds: dict[str, float] = {}
     for metric in metrics:
         variant = Variant(embedder_name, metric)
         _, seconds[str(variant)] = build_variant_index(
-            variant, ids, features, indexes_dir, provenance, params, rebuild=rebuild
+            variant, ids, features, backend, provenance, rebuild=rebuild
         )
     return seconds

@@ -23,7 +23,7 @@ from engine.catalog.store import CatalogStore, Item
 from engine.embedders import Embedder, available_embedders, load_embedder
 from engine.errors import EngineError, IndexCorruptError, InvalidImageError, UnknownNameError
 from engine.images import DEFAULT_MAX_PIXELS, load_image
-from engine.index import VariantIndex, load_index
+from engine.index.backends import IndexBackend, SearchIndex, as_backend, open_backend
 from engine.live import LiveModels, ModelSet, pinned, pinned_search
 from engine.provenance import index_provenance
 from engine.settings import Settings
@@ -68,14 +68,16 @@ class Engine:
         self,
         catalog: CatalogStore,
         embedders: dict[str, Embedder],
-        indexes: dict[str, VariantIndex],
+        indexes: dict[str, SearchIndex],
         *,
         max_image_pixels: int = DEFAULT_MAX_PIXELS,
         decode_threads: int = DEFAULT_DECODE_THREADS,
+        backend: IndexBackend | None = None,
     ) -> None:
         self.catalog = catalog
         # The served models live in one swappable snapshot (engine/live.py): hot reloads replace it.
         self.models = LiveModels(ModelSet(dict(embedders), dict(indexes)))
+        self.backend = backend  # closed with the engine (Milvus holds a connection)
         self.max_image_pixels = max_image_pixels
         # A batch's photos are decoded and letterboxed in parallel: Pillow releases the GIL.
         self._decoder = ThreadPoolExecutor(max(1, decode_threads), thread_name_prefix="decode")
@@ -85,7 +87,7 @@ class Engine:
         return self.models.current.embedders
 
     @property
-    def indexes(self) -> dict[str, VariantIndex]:
+    def indexes(self) -> dict[str, SearchIndex]:
         return self.models.current.indexes
 
     # --- construction -----------------------------------------------------------------------
@@ -95,33 +97,37 @@ class Engine:
         catalog = CatalogStore(settings.catalog_path, create=False)
         names = list(embedder_names or settings.embedders)
         embedders: dict[str, Embedder] = {}
-        indexes: dict[str, VariantIndex] = {}
+        indexes: dict[str, SearchIndex] = {}
+        backend = open_backend(settings)
         for name in names:
             embedder = load_embedder(
                 name, settings.device, models_dir=settings.models_dir,
                 weights_dir=settings.weights_dir, allow_random=settings.allow_random_weights,
             )
-            found = load_variant_indexes(embedder, catalog, settings.indexes_dir, settings.metrics)
+            found = load_variant_indexes(embedder, catalog, backend, settings.metrics)
             if found:
                 embedders[name] = embedder
                 indexes.update(found)
         if not indexes:
+            backend.close()
             raise EngineError(
-                f"No indexes in {settings.indexes_dir} for {names}. "
+                f"No indexes in {backend.where()} for {names}. "
                 "Build them with: python scripts/build_index.py"
             )
-        logger.info("engine ready: %d items, variants %s", len(catalog), sorted(indexes))
-        return cls(catalog, embedders, indexes, max_image_pixels=settings.max_image_pixels)
+        logger.info("engine ready: %d items, variants %s (%s)", len(catalog), sorted(indexes), backend.name)
+        return cls(catalog, embedders, indexes, max_image_pixels=settings.max_image_pixels, backend=backend)
 
     def close(self) -> None:
         self._decoder.shutdown(wait=False)
         self.catalog.close()
+        if self.backend is not None:
+            self.backend.close()
 
     # --- introspection ----------------------------------------------------------------------
     def variants(self) -> list[str]:
         return sorted(self.indexes)
 
-    def _index(self, variant: str) -> VariantIndex:
+    def _index(self, variant: str) -> SearchIndex:
         if variant not in self.indexes:
             raise UnknownNameError(f"Unknown variant {variant!r}; available: {', '.join(self.variants())}")
         return self.indexes[variant]
@@ -201,20 +207,23 @@ class Engine:
 
 
 def load_variant_indexes(
-    embedder: Embedder, catalog: CatalogStore, indexes_dir: Path, metrics: Sequence[str]
-) -> dict[str, VariantIndex]:
-    """Every saved index of `embedder` for this catalog; mismatched ones raise, stale ones warn."""
+    embedder: Embedder, catalog: CatalogStore, indexes: IndexBackend | Path, metrics: Sequence[str]
+) -> dict[str, SearchIndex]:
+    """Every saved index of `embedder` for this catalog; mismatched ones raise, stale ones warn.
+
+    `indexes`: a backend, or a folder of hnswlib index files.
+    """
+    backend = as_backend(indexes)
     expect = index_provenance(embedder.describe(), catalog.catalog_id, catalog.revision)
-    found: dict[str, VariantIndex] = {}
+    found: dict[str, SearchIndex] = {}
     for metric in metrics:
         variant = Variant(embedder.name, metric)  # type: ignore[arg-type]
-        path = variant.index_path(indexes_dir)
-        if not path.exists():
-            continue
         try:
-            index = load_index(path, expect=expect | {"metric": metric})
+            index = backend.open(variant, expect=expect | {"metric": metric})
         except IndexCorruptError:
-            logger.exception("skipping unreadable index %s", path)
+            logger.exception("skipping unreadable index %s", backend.where(variant))
+            continue
+        if index is None:
             continue
         if index.meta.get("catalog_revision") != catalog.revision:
             logger.warning("%s is older than the catalog: run scripts/build_index.py", variant)

@@ -49,6 +49,13 @@ class Settings(BaseSettings):
         "auto", description="Ingestion JPEG decoding: auto (on the GPU when CUDA), pil (CPU), device."
     )
     compile_model: bool = Field(False, description="torch.compile the embedder for bulk ingestion.")
+    index_backend: Literal["hnswlib", "milvus"] = Field(
+        "hnswlib", description="Where indexes live: hnswlib files in data/indexes, or Milvus collections."
+    )
+    milvus_uri: str | None = Field(
+        None, description="Milvus: a local file path (Milvus Lite) or a server URL; default data/milvus.db."
+    )
+    milvus_token: SecretStr | None = Field(None, description="Milvus server credentials (user:password or token).")
 
     # --- bot --------------------------------------------------------------------------------
     telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
@@ -92,7 +99,7 @@ class Settings(BaseSettings):
     health_port: int | None = Field(None, ge=0, le=65535, description="Serve GET /healthz on this port; unset = off.")
 
     @field_validator("weights_dir", "telegram_bot_token", "default_variant", "webhook_url", "webhook_secret",
-                     "health_port", mode="before")
+                     "health_port", "milvus_uri", "milvus_token", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """`KEY=` in .env means "not set", not an empty path or token."""
@@ -121,6 +128,11 @@ class Settings(BaseSettings):
     @property
     def indexes_dir(self) -> Path:
         return self.data_dir / "indexes"
+
+    @property
+    def resolved_milvus_uri(self) -> str:
+        """DOPE_MILVUS_URI, or a Milvus Lite file in the data folder."""
+        return self.milvus_uri or str(self.data_dir / "milvus.db")
 
     @property
     def models_dir(self) -> Path:

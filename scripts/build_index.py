@@ -4,6 +4,7 @@ Resumable: embeddings already cached are not recomputed, and existing indexes ar
 new and removed items instead of being rebuilt. Example:
 
     python scripts/build_index.py --embedders efficientnet-lite0 --metrics l2,l1,hamming,cosine
+    python scripts/build_index.py --index-backend milvus --milvus-uri data/milvus.db   # Milvus Lite
 """
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ import json
 import logging
 import resource
 import time
+from contextlib import closing
 from pathlib import Path
 
 from engine.build import build_all
 from engine.catalog import CatalogStore
 from engine.embedders import load_embedder
-from engine.index import HnswParams
+from engine.index.backends import BACKENDS, open_backend
 from engine.ingest import embed_catalog
 from engine.provenance import index_provenance
 from engine.settings import Settings
@@ -37,6 +39,10 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
     parser.add_argument("--weights", type=Path, help="local weights file for a built-in embedder")
     parser.add_argument("--input-size", type=int, help="override the embedder's input size")
     parser.add_argument("--rebuild", action="store_true", help="ignore existing indexes")
+    parser.add_argument("--index-backend", choices=BACKENDS, default=settings.index_backend,
+                        help="where indexes live (default: %(default)s, DOPE_INDEX_BACKEND)")
+    parser.add_argument("--milvus-uri", default=settings.milvus_uri,
+                        help="Milvus Lite file or server URL (default: DATA_DIR/milvus.db, DOPE_MILVUS_URI)")
     parser.add_argument("--decoder", choices=["auto", "pil", "device"], default=settings.decoder,
                         help="JPEG decoding: auto = batched on the GPU under CUDA (default: %(default)s)")
     parser.add_argument("--compile", action="store_true", default=settings.compile_model,
@@ -50,10 +56,11 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
 def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     args = parse_args(argv, settings)
-    settings = settings.model_copy(update={"data_dir": args.data_dir})
-    params = HnswParams(settings.hnsw_m, settings.hnsw_ef_construction, settings.hnsw_ef_search)
+    settings = settings.model_copy(update={"data_dir": args.data_dir, "index_backend": args.index_backend,
+                                           "milvus_uri": args.milvus_uri})
     report: dict[str, dict] = {}
-    with CatalogStore(settings.catalog_path, create=False) as catalog:
+    backend = open_backend(settings)
+    with CatalogStore(settings.catalog_path, create=False) as catalog, closing(backend):
         for name in [n.strip() for n in args.embedders.split(",") if n.strip()]:
             started = time.perf_counter()
             embedder = load_embedder(
@@ -69,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             provenance = index_provenance(embedder.describe(), catalog.catalog_id, catalog.revision)
             metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-            seconds = build_all(name, metrics, run.ids, run.features, settings.indexes_dir,  # type: ignore[arg-type]
-                                provenance, params, rebuild=args.rebuild)
+            seconds = build_all(name, metrics, run.ids, run.features, backend,  # type: ignore[arg-type]
+                                provenance, rebuild=args.rebuild)
             report[name] = {
                 "items": int(len(run.ids)), "embedded_now": run.embedded_now, "failed": len(run.failed),
                 "stage_seconds": run.timings, "index_seconds": seconds,
@@ -78,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             logger.info("%s: %s", name, json.dumps(report[name]))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    summary = {"embedders": report, "peak_rss_mib": round(peak_mib, 1)}
+    summary = {"embedders": report, "peak_rss_mib": round(peak_mib, 1), "index_backend": backend.name}
     settings.indexes_dir.mkdir(parents=True, exist_ok=True)
     (settings.indexes_dir / "build_report.json").write_text(json.dumps(summary, indent=2))
     logger.info("done; peak memory %.0f MiB; report in %s", peak_mib, settings.indexes_dir / "build_report.json")

@@ -1,8 +1,12 @@
-"""The whole engine on a small real catalog: build_index.py → Engine → search, sync and async."""
+"""The whole engine on a small real catalog: build_index.py → Engine → search, sync and async.
+
+Every test on the `built` catalog runs twice: indexes in hnswlib files and in Milvus (Lite).
+"""
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +14,7 @@ import pytest
 
 from engine.errors import EngineError, IndexMismatchError, InvalidImageError, UnknownNameError
 from engine.index import METRICS
+from engine.index.backends import BACKENDS
 from engine.search import Engine, Query
 from engine.serving import BatchingSearcher
 from engine.settings import Settings
@@ -17,25 +22,35 @@ from scripts import build_index, search
 from tests.factories import jpeg_bytes, make_catalog, truncated_jpeg
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    data_dir = tmp_path_factory.mktemp("engine-data")
+@pytest.fixture(scope="module", params=BACKENDS)
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data_dir = tmp_path_factory.mktemp(f"engine-data-{request.param}")
     make_catalog(data_dir, n=40).close()
     argv = ["--data-dir", str(data_dir), "--embedders", "random-init", "--allow-random-weights",
-            "--workers", "0", "--quiet"]
+            "--workers", "0", "--quiet", "--index-backend", request.param]
     assert build_index.main(argv) == 0
-    return Settings(_env_file=None, data_dir=data_dir, embedders=["random-init"], allow_random_weights=True, device="cpu")  # type: ignore[call-arg]
+    return Settings(_env_file=None, data_dir=data_dir, embedders=["random-init"], allow_random_weights=True,  # type: ignore[call-arg]
+                    device="cpu", index_backend=request.param)
+
+
+@pytest.fixture(autouse=True)
+def _backend_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scripts read their Settings from the environment: point them at the test's backend."""
+    if "built" in request.fixturenames:
+        monkeypatch.setenv("DOPE_INDEX_BACKEND", request.getfixturevalue("built").index_backend)
 
 
 @pytest.fixture(scope="module")
-def engine(built: Settings) -> Engine:
-    return Engine.from_settings(built)
+def engine(built: Settings) -> Iterator[Engine]:
+    engine = Engine.from_settings(built)
+    yield engine
+    engine.close()
 
 
 def test_all_variants_are_built_with_a_report(built: Settings, engine: Engine) -> None:
     assert engine.variants() == sorted(f"random-init/{m}" for m in METRICS)
     report = json.loads((built.indexes_dir / "build_report.json").read_text())
-    assert report["embedders"]["random-init"]["items"] == 40
+    assert report["embedders"]["random-init"]["items"] == 40 and report["index_backend"] == built.index_backend
     assert report["peak_rss_mib"] > 0
 
 
@@ -132,7 +147,8 @@ def test_index_of_another_catalog_is_refused(built: Settings, tmp_path: Path) ->
     for path in built.indexes_dir.glob("*.idx"):
         (other / "indexes").mkdir(exist_ok=True)
         (other / "indexes" / path.name).write_bytes(path.read_bytes())
-    settings = built.model_copy(update={"data_dir": other})
+    # Milvus: the other catalog's engine is pointed at this catalog's collections
+    settings = built.model_copy(update={"data_dir": other, "milvus_uri": built.resolved_milvus_uri})
     with pytest.raises(IndexMismatchError, match="catalog_id"):
         Engine.from_settings(settings)
 
