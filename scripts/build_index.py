@@ -5,6 +5,8 @@ new and removed items instead of being rebuilt. Example:
 
     python scripts/build_index.py --embedders efficientnet-lite0 --metrics l2,l1,hamming,cosine
     python scripts/build_index.py --index-backend milvus --milvus-uri data/milvus.db   # Milvus Lite
+    python scripts/build_index.py --ray                       # embed on a local Ray (one actor per CPU slot/GPU)
+    python scripts/build_index.py --ray ray://head:10001      # ... on a Ray cluster (see README)
 """
 from __future__ import annotations
 
@@ -18,9 +20,9 @@ from pathlib import Path
 
 from engine.build import build_all
 from engine.catalog import CatalogStore
-from engine.embedders import load_embedder
+from engine.embedders import Embedder, load_embedder
 from engine.index.backends import BACKENDS, open_backend
-from engine.ingest import embed_catalog
+from engine.ingest import EmbeddingRun, embed_catalog
 from engine.provenance import index_provenance
 from engine.settings import Settings
 
@@ -49,8 +51,35 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
                         help="torch.compile the embedder (pays off for big GPU runs)")
     parser.add_argument("--allow-random-weights", action="store_true",
                         default=settings.allow_random_weights, help="tests/demos only")
+    parser.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                        help="embed on Ray Data: a local Ray without ADDRESS, else a cluster (ray://host:10001, auto)")
+    parser.add_argument("--ray-cpus", type=int, help="CPUs of the local Ray (default: all)")
+    parser.add_argument("--cpus-per-actor", type=int, default=1, help="Ray: CPUs (torch threads) per CPU actor")
+    parser.add_argument("--shard-size", type=int, default=1024, help="embeddings per cache shard (resume unit)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
+
+
+def embed(catalog: CatalogStore, embedder: Embedder, settings: Settings, args: argparse.Namespace) -> EmbeddingRun:
+    """Catalog → cached embeddings, here (DataLoader workers) or on Ray Data (--ray)."""
+    if args.ray is None:
+        return embed_catalog(
+            catalog, embedder, settings.embeddings_dir, batch_size=args.batch_size, num_workers=args.workers,
+            max_pixels=settings.max_image_pixels, progress=not args.quiet, decoder=args.decoder,
+            shard_size=args.shard_size,
+        )
+    from engine.ingest.distributed import EmbedderSpec, embed_catalog_ray
+
+    def text(path: Path | None) -> str | None:
+        return str(path.resolve()) if path else None
+
+    spec = EmbedderSpec(embedder.name, text(settings.models_dir), text(settings.weights_dir), text(args.weights),
+                        args.allow_random_weights, args.input_size)
+    return embed_catalog_ray(
+        catalog, embedder, spec, settings.embeddings_dir, address=args.ray, num_cpus=args.ray_cpus,
+        cpus_per_actor=args.cpus_per_actor, batch_size=args.batch_size, shard_size=args.shard_size,
+        max_pixels=settings.max_image_pixels,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,11 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             if args.compile:
                 embedder.compile()
-            run = embed_catalog(
-                catalog, embedder, settings.embeddings_dir, batch_size=args.batch_size,
-                num_workers=args.workers, max_pixels=settings.max_image_pixels, progress=not args.quiet,
-                decoder=args.decoder,
-            )
+            run = embed(catalog, embedder, settings, args)
             provenance = index_provenance(embedder.describe(), catalog.catalog_id, catalog.revision)
             metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
             seconds = build_all(name, metrics, run.ids, run.features, backend,  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import bench_exact, bench_ingest, bench_memory, bench_query, bench_search, fit_pca
+from scripts import bench_exact, bench_ingest, bench_memory, bench_query, bench_scale, bench_search, fit_pca
 from tests.factories import make_catalog
 
 
@@ -84,3 +84,11 @@ def test_bench_exact(tmp_path: Path) -> None:
     assert all(r["agrees"] and r["queries_per_s"] > 0 for r in rows)
     baselines = [r for r in rows if "baseline" in r["kernel"]]
     assert len(baselines) == 4 and all(r["vs_baseline"] == 1 for r in baselines)
+
+
+def test_bench_scale(tmp_path: Path) -> None:
+    rows = run(bench_scale, tmp_path)["rows"]
+    assert [r["layout"] for r in rows] == ["hnsw-pca256", "packed", "milvus"]
+    for row in rows:
+        assert row["n"] == 3000 and row["bytes_per_item"] > 0 and row["queries_per_s"] > 0
+        assert row["recall_at_10"] >= 0.9
