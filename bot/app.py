@@ -23,6 +23,7 @@ from bot.intake import DONE_GROUP, DurableUpdateQueue, mark_done
 from bot.lanes import UserLanes
 from bot.lifecycle import ensure_champion, install_sighup, reload_models, remove_sighup, start_watching
 from bot.pacing import TelegramPacer
+from bot.retraining import start_retraining
 from bot.serve import running  # noqa: F401  (re-exported: tests, demo and benchmark import it from here)
 from bot.services import SERVICES_KEY, SETTINGS_KEY, Services, check_engine_weights
 from votes.store import VoteStore
@@ -115,6 +116,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     await ensure_champion(svc)
     await reload_models(svc, "start-up")
     start_watching(app, svc)
+    start_retraining(app, svc)
     install_sighup(svc)
     if isinstance(app.update_queue, DurableUpdateQueue):
         app.update_queue.attach(UpdateInbox(store))

@@ -49,6 +49,7 @@ class Services:
     judge_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     champion_variant: str | None = None
     sighup_installed: bool = False
+    retraining: bool = False  # a scheduled retraining is running (bot/retraining.py)
     background: set[asyncio.Task] = field(default_factory=set)  # type: ignore[type-arg]
 
     def __post_init__(self) -> None:

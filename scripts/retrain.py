@@ -7,22 +7,26 @@ projection of the base embedder's features (the one the votes were cast on) with
 pairs and the catalog's categories, fits a residual adapter for each user with at least
 --min-user-votes votes, writes <data-dir>/models/<name>.pt (kind "projection"), rebuilds the
 indexes of ft:<name>, and prints before/after figures on the held-out votes. Refuses (exit 2)
-with fewer than --min-votes votes.
+with fewer than --min-votes votes. With --as-challenger (e.g. from cron) the new model enters
+the model registry as challenger: the running bot loads it without a restart and judges it
+against the champion by interleaving.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 from pathlib import Path
 
 from engine.catalog import CatalogStore
 from engine.errors import EngineError
-from engine.feedback.pipeline import RetrainPaths, retrain_from_votes
+from engine.feedback.challenger import enter_as_challenger, timestamped_name
+from engine.feedback.pipeline import RetrainOutcome, RetrainPaths, retrain_from_votes
 from engine.feedback.retrain import NotEnoughVotes, RetrainConfig
 from engine.feedback.simulate import read_tastes, tastes_path
 from engine.settings import Settings
-from votes import VoteStoreError
+from votes import ModelRegistry, VoteStore, VoteStoreError
 
 logger = logging.getLogger("retrain")
 
@@ -31,7 +35,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
     parser.add_argument("--votes", type=Path, help="votes database (default: <data-dir>/votes.sqlite)")
-    parser.add_argument("--name", default="votes-proj", help="checkpoint name → ft:<name> (default: %(default)s)")
+    parser.add_argument("--name", help="checkpoint name → ft:<name> (default: votes-proj; with --as-challenger "
+                        "a fresh votes-<UTC time>)")
+    parser.add_argument("--as-challenger", action="store_true",
+                        help="register the new model in the votes database's registry as the challenger (or a "
+                        "candidate when one is being judged); the running bot picks it up and interleaves it")
     parser.add_argument("--base", help="base embedder (default: the one most votes were cast on)")
     parser.add_argument("--input-size", type=int, help="input size of the base embedder")
     parser.add_argument("--dim", type=int, default=256, help="projected dimension (default: %(default)s)")
@@ -58,10 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     paths = RetrainPaths(votes, settings.models_dir, settings.embeddings_dir, settings.indexes_dir)
     config = RetrainConfig(dim=args.dim, steps=args.steps, category_weight=args.category_weight,
                            min_user_votes=args.min_user_votes, seed=args.seed)
+    name = args.name or (timestamped_name() if args.as_challenger else "votes-proj")
     try:
         with CatalogStore(settings.catalog_path, create=False) as catalog:
             outcome = retrain_from_votes(
-                catalog, paths, name=args.name, base=args.base, input_size=args.input_size,
+                catalog, paths, name=name, base=args.base, input_size=args.input_size,
                 metrics=tuple(m.strip() for m in args.metrics.split(",") if m.strip()),  # type: ignore[arg-type]
                 device=args.device, config=config, min_votes=args.min_votes, holdout=args.holdout,
                 tastes=read_tastes(args.tastes or tastes_path(votes)), k=args.k, progress=not args.quiet)
@@ -72,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     except (EngineError, VoteStoreError, FileNotFoundError, ValueError) as exc:
         logger.error("%s", exc)
         return 1
-    summary = {"embedder": outcome.embedder, "checkpoint": str(outcome.checkpoint),
+    stage = asyncio.run(register(votes, outcome)) if args.as_challenger else None
+    summary = {"embedder": outcome.embedder, "registered_as": stage, "checkpoint": str(outcome.checkpoint),
                "train_votes": outcome.train_votes, "held_out_votes": outcome.held_out_votes,
                "adapted_users": outcome.adapted_users, "figures": outcome.figures}
     text = json.dumps(summary, indent=2, default=float)
@@ -81,6 +91,16 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
     return 0
+
+
+async def register(votes: Path, outcome: RetrainOutcome) -> str:
+    """Enter the new model in the registry through the votes package's writer."""
+    store = VoteStore(votes)
+    await store.initialize()
+    try:
+        return await enter_as_challenger(ModelRegistry(store), outcome)
+    finally:
+        await store.shutdown()
 
 
 if __name__ == "__main__":

@@ -79,11 +79,11 @@ def retrain_from_votes(
     catalog: CatalogStore, paths: RetrainPaths, *, name: str, base: str | None = None,
     input_size: int | None = None, metrics: tuple[Metric, ...] = ("l2", "cosine"), device: str | None = None,
     config: RetrainConfig | None = None, min_votes: int = 50, holdout: float = 0.2,
-    tastes: dict[int, str] | None = None, k: int = 5, progress: bool = True,
+    tastes: dict[int, str] | None = None, k: int = 5, progress: bool = True, allow_random: bool = False,
 ) -> RetrainOutcome:
     config = config or RetrainConfig()
     pairs, base = choose_votes(read_votes(paths.votes), base, min_votes)
-    embedder = load_embedder(base, device, input_size=input_size)
+    embedder = load_embedder(base, device, input_size=input_size, allow_random=allow_random)
     run = embed_catalog(catalog, embedder, paths.embeddings_dir, progress=progress)
     ids, features = run.ids, run.features
     held = held_out_mask(pairs, holdout, config.seed)

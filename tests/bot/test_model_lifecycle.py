@@ -228,3 +228,24 @@ async def _reload(svc: Services) -> Any:
 
     await discover_checkpoints(svc)
     return await reload_models(svc, "test")
+
+
+@pytest.mark.parametrize("bot", [{"retrain_interval_hours": 0.0005, "retrain_min_votes": 12}], indirect=True)
+async def test_scheduled_retraining_enters_a_challenger_without_a_restart(emu: BotApiEmulator,
+                                                                          bot: Application) -> None:
+    svc = services(bot)
+    user = emu.user(USER)
+    colours = list(COLOURS)
+    for n in range(6):  # 24 votes: this user likes matches of the photo's colour family
+        _, board = await search_results(user, jpeg_bytes(SHAPES[n % 4], colours[n % 8], 96, 300 + n))
+        for rank in range(1, TOP_K + 1):
+            await (await user.press(board, f"#{rank} {'👍' if rank <= 2 else '👎'}")).answered()
+    for _ in range(100):  # the job fires every 1.8 s; training runs in a worker thread
+        challenger = await svc.registry.challenger()
+        if challenger and f"{challenger}/l2" in svc.engine.variants():
+            break
+        await asyncio.sleep(0.1)
+    assert challenger and challenger.startswith("ft:votes-"), (await svc.store.table_counts())["votes"]
+    assert f"{challenger}/l2" in svc.engine.variants()
+    events = await svc.registry.events()
+    assert any(e.name == challenger and "retrained from" in e.reason for e in events)

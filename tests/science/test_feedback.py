@@ -97,3 +97,26 @@ def test_votes_are_written_through_the_real_store(tmp_path: Path) -> None:
     assert asyncio.run(scenario())["votes"] == 1
     pairs = read_votes(tmp_path / "votes.sqlite")
     assert pairs.item.tolist() == [1] and pairs.value.tolist() == [1.0] and pairs.query_vectors[0].shape == (4,)
+
+
+def test_retrain_as_challenger_enters_the_registry(voted: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from votes import ModelRegistry
+
+    base = ["--data-dir", str(voted), "--input-size", "64", "--steps", "30", "--metrics", "l2", "--quiet",
+            "--as-challenger"]
+    assert retrain.main([*base, "--name", "first"]) == 0
+    assert json.loads(capsys.readouterr().out)["registered_as"] == "challenger"
+    assert retrain.main([*base, "--name", "second"]) == 0
+    assert json.loads(capsys.readouterr().out)["registered_as"] == "candidate"
+
+    async def registry_state() -> dict[str, tuple[str, bool | None]]:
+        store = VoteStore(voted / "votes.sqlite")
+        await store.initialize()
+        try:
+            return {m.name: (m.stage, m.held_out_ok) for m in await ModelRegistry(store).models()}
+        finally:
+            await store.shutdown()
+
+    state = asyncio.run(registry_state())
+    assert state["ft:first"][0] == "challenger" and state["ft:second"][0] == "candidate"
+    assert state["ft:first"][1] is not None  # retraining's held-out verdict travels with it
