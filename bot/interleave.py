@@ -12,16 +12,21 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.lifecycle import next_challenger, reload_models
+from bot.personal import Personal, personal_for
 from bot.services import Services
 from engine.feedback.interleaving import Decision, decide, team_draft
+from engine.feedback.personal import rerank
 from engine.search import ImageInput, Match, Matches
 from engine.variants import Variant
 
 logger = logging.getLogger(__name__)
+
+PERSONAL_SUFFIX = "+personal"
 
 
 @dataclass
@@ -33,10 +38,11 @@ class Found:
     model_version: str | None
     credit: list[str] | None = None  # per match: the variant that contributed it
     interleaving: tuple[str, str] | None = None  # (champion variant, challenger variant)
+    vector_embedder: str | None = None  # whose feature `matches.vector` is, when not the variant's
 
     @property
     def embedder(self) -> str:
-        return Variant.parse(self.variant).embedder
+        return self.vector_embedder or Variant.parse(self.variant).embedder
 
 
 async def arms(svc: Services, user_id: int) -> tuple[str, str] | None:
@@ -56,6 +62,9 @@ async def arms(svc: Services, user_id: int) -> tuple[str, str] | None:
 async def find_matches(svc: Services, user_id: int, image: ImageInput, variant: str) -> Found:
     """The user's album: an interleaving of champion and challenger, or `variant`'s top-k."""
     k = svc.settings.top_k
+    personal = await personal_of(svc, user_id, variant)
+    if personal is not None:
+        return await personal_matches(svc, image, personal)
     pair = await arms(svc, user_id)
     if pair is None:
         matches = await svc.searcher.search(image, k, variant)
@@ -68,6 +77,36 @@ async def find_matches(svc: Services, user_id: int, image: ImageInput, variant: 
                        for rank, (item, _) in enumerate(album, start=1)], champion.vector)
     version = f"{champion.model_version}|{challenger.model_version}"
     return Found(matches, pair[0], version, [pair[team] for _, team in album], pair)
+
+
+async def personal_of(svc: Services, user_id: int, variant: str) -> Personal | None:
+    """This user's adapter, if a served model has one and they voted enough (bot/personal.py)."""
+    votes = await svc.store.search_vote_count(user_id)
+    if votes < svc.settings.personal_min_votes:
+        return None
+    models = [Variant.parse(variant).embedder, await svc.registry.champion(), await svc.registry.challenger()]
+    return await personal_for(svc.engine, svc.adapters, svc.settings.models_dir, user_id,
+                              [m for m in models if m], votes, svc.settings.personal_min_votes)
+
+
+async def personal_matches(svc: Services, image: ImageInput, personal: Personal) -> Found:
+    """The base index's candidates, re-ranked in the user's own space."""
+    k = svc.settings.top_k
+    candidates = await svc.searcher.search(image, max(k, svc.settings.personal_candidates), personal.base_variant)
+    ids = np.asarray([int(m.item.id or 0) for m in candidates], dtype=np.int64)
+    stored = await svc.searcher.stored_vectors(personal.base_variant, ids.tolist())
+    top, distances = rerank(personal.projection, candidates.vector, ids, stored, k)  # type: ignore[arg-type]
+    items = {int(m.item.id or 0): m.item for m in candidates}
+    matches = Matches([Match(items[int(i)], float(d), rank) for rank, (i, d) in enumerate(zip(top, distances), 1)],
+                      candidates.vector)
+    base = Variant.parse(personal.base_variant)
+    return Found(matches, personal_variant(personal.model, base.metric),
+                 f"personal:{personal.model}:{candidates.model_version}", vector_embedder=base.embedder)
+
+
+def personal_variant(model: str, metric: str) -> str:
+    """How personal results are labelled in the votes and on /leaderboard: `ft:x+personal/l2`."""
+    return f"{model}{PERSONAL_SUFFIX}/{metric}"
 
 
 async def judge(svc: Services, bot: Bot) -> Decision | None:

@@ -17,6 +17,7 @@ from bot.coalesce import EditCoalescer
 from bot.lanes import UserLanes
 from votes.registry import ModelRegistry
 from votes.store import VoteStore
+from bot.personal import AdapterCache
 from engine.errors import EngineError
 from engine.reload import ModelReloader
 from engine.search import Engine
@@ -50,6 +51,7 @@ class Services:
     champion_variant: str | None = None
     sighup_installed: bool = False
     retraining: bool = False  # a scheduled retraining is running (bot/retraining.py)
+    adapters: AdapterCache = field(default_factory=AdapterCache)  # personal adapters (bot/personal.py)
     background: set[asyncio.Task] = field(default_factory=set)  # type: ignore[type-arg]
 
     def __post_init__(self) -> None:

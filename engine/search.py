@@ -197,6 +197,11 @@ class Engine:
         keep = ids[0] != item_id
         return self._matches(ids[0][keep][:k], distances[0][keep][:k])
 
+    @pinned
+    def stored_vectors(self, variant: str, ids: Sequence[int]) -> np.ndarray:
+        """What the variant's index stores for `ids` (raw features for l2/l1/cosine indexes)."""
+        return self._index(variant).vectors(list(ids))
+
     def _matches(self, ids: np.ndarray, distances: np.ndarray) -> list[Match]:
         items = self.catalog.get_many(ids.tolist())
         matches = [

@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from engine.errors import EngineError
 from engine.search import Engine, ImageInput, Matches, Query
@@ -67,9 +70,9 @@ class BatchingSearcher:
         await self._queue.put(_Pending(Query(image, k, variant), future))
         return await future
 
-    async def run_sync(self, function, *args):  # type: ignore[no-untyped-def]
-        """Run any other engine call off the loop (e.g. neighbours_of_item for the game)."""
-        return await asyncio.to_thread(function, *args)
+    async def stored_vectors(self, variant: str, ids: Sequence[int]) -> np.ndarray:
+        """The index's stored vectors of `ids` (personal re-ranking), off the loop."""
+        return await asyncio.to_thread(self.engine.stored_vectors, variant, ids)
 
     async def _run(self) -> None:
         assert self._queue is not None

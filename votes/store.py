@@ -397,6 +397,12 @@ class VoteStore:
         return UserStats(int(queries[0]) if queries else 0, count("search", 1), count("search", -1),
                          int(pairs[0]) if pairs else 0, count("game", 1), count("game", -1))
 
+    async def search_vote_count(self, user_id: int) -> int:
+        """How many search votes this user has cast (personal adapters need enough of them)."""
+        row = await self._fetchone("SELECT COUNT(*) FROM votes WHERE user_id = ? AND shown_id IS NOT NULL",
+                                   (user_id,))
+        return int(row[0]) if row else 0
+
     async def forget_user(self, user_id: int) -> bool:
         """Delete the user and, by cascade, their queries, shown matches, game pairs and votes."""
         async with self._transaction() as db:

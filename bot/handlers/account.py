@@ -1,6 +1,7 @@
 """A user's own data: /stats (vote counts), /export (CSV document), /forget (delete, confirmed)."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from dataclasses import asdict, fields
@@ -12,6 +13,7 @@ from bot import captions
 from bot.handlers.votes import answer, parse_or_refuse
 from bot.keyboards import forget_keyboard
 from bot.services import services
+from engine.feedback.personal import forget_user as forget_adapters
 from votes.store import VoteRecord
 
 
@@ -64,6 +66,10 @@ async def forget_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await answer(query, "Nothing deleted.")
         await query.edit_message_text("OK, nothing was deleted.")
         return
-    deleted = await services(context).store.forget_user(query.from_user.id)
+    svc = services(context)
+    deleted = await svc.store.forget_user(query.from_user.id)
+    # their personal adapters too (models/*.adapters.npz; the shared models stay as they are)
+    adapters = await asyncio.to_thread(forget_adapters, svc.settings.models_dir, query.from_user.id)
+    deleted = deleted or bool(adapters)
     await answer(query, "Deleted." if deleted else "There was no data to delete.")
     await query.edit_message_text("🗑 Your data is deleted." if deleted else "There was no data to delete.")

@@ -1,6 +1,7 @@
 """/leaderboard: variants ranked by approval, with 95% Wilson intervals, plus a bar chart."""
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 
@@ -31,7 +32,7 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     overall = leaderboard(counts, None, variants)
     if any(row.n for row in overall):
         async with keep_chat_action(context.bot, update.effective_chat.id, ChatAction.UPLOAD_PHOTO):
-            png = await svc.searcher.run_sync(render_chart, overall)
+            png = await asyncio.to_thread(render_chart, overall)  # matplotlib: off the loop
             await update.effective_message.reply_photo(png, caption="Approval rate with 95% CI (all votes)")
 
 

@@ -5,6 +5,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.votes import parse_or_refuse
+from bot.interleave import personal_of
 from bot.keyboards import variant_keyboard
 from bot.services import services
 
@@ -13,8 +14,15 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the variants with the user's current one ticked."""
     svc = services(context)
     current = await svc.variant_of(update.effective_user.id)
+    personal = await personal_of(svc, update.effective_user.id, current)
+    if personal is not None:
+        status = (f"Personal results: ON: your photos are re-ranked by your own adapter of {personal.model} "
+                  f"(learned from your votes; you have cast {personal.votes}).")
+    else:
+        status = (f"Personal results: off. They switch on once you have cast {svc.settings.personal_min_votes} "
+                  "search votes and a retrained model has learned your taste.")
     await update.effective_message.reply_text(
-        f"Your search variant: {current}\nPick another one:",
+        f"Your search variant: {current}\n{status}\nPick another one:",
         reply_markup=variant_keyboard(svc.engine.variants(), current),
     )
 

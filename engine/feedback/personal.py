@@ -15,15 +15,25 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.atomic import atomic_write
 from engine.embedders.checkpoints import load_checkpoint
 from engine.embedders.projection import PROJECTION_KIND, project
 from engine.errors import CheckpointMismatchError, IndexMismatchError, UnknownNameError
 from engine.index import VariantIndex, brute_force_knn
 
 
+def adapters_path(checkpoint: Path) -> Path:
+    """The per-user adapters file beside a projection checkpoint: models/<name>.adapters.npz.
+
+    Adapters live apart from the checkpoint so /forget can delete one user's adapter without
+    changing the checkpoint (whose sha256 its indexes record).
+    """
+    return checkpoint.with_name(checkpoint.stem + ".adapters.npz")
+
+
 @dataclass
 class UserAdapters:
-    """user id → (W, b) of their projection, as stored in a "projection" checkpoint."""
+    """user id → (W, b) of their projection (models/<name>.adapters.npz, or an older checkpoint)."""
 
     projections: dict[int, tuple[np.ndarray, np.ndarray]]
 
@@ -32,9 +42,30 @@ class UserAdapters:
         payload = load_checkpoint(path)
         if payload.get("kind") != PROJECTION_KIND:
             raise CheckpointMismatchError(f"{path} is a {payload.get('kind')!r} checkpoint, not {PROJECTION_KIND!r}")
+        if adapters_path(path).exists():
+            return cls.load(adapters_path(path))
         state = payload["state_dict"]
         weights, biases = state["user_weights"].numpy(), state["user_biases"].numpy()
         return cls({int(u): (weights[i], biases[i]) for i, u in enumerate(state["user_ids"].tolist())})
+
+    @classmethod
+    def load(cls, path: Path) -> UserAdapters:
+        with np.load(path) as data:
+            ids, weights, biases = data["user_ids"], data["weights"], data["biases"]
+            return cls({int(u): (weights[i], biases[i]) for i, u in enumerate(ids.tolist())})
+
+    def save(self, path: Path) -> None:
+        """Write atomically (a reader never sees half a file)."""
+        users = sorted(self.projections)
+        first = next(iter(self.projections.values()), (np.zeros((0, 0), np.float32), np.zeros(0, np.float32)))
+        weights = np.stack([self.projections[u][0] for u in users]) if users else np.zeros((0, *first[0].shape))
+        biases = np.stack([self.projections[u][1] for u in users]) if users else np.zeros((0, *first[1].shape))
+        with atomic_write(path) as handle:
+            np.savez(handle, user_ids=np.asarray(users, np.int64), weights=weights.astype(np.float32),
+                     biases=biases.astype(np.float32))
+
+    def without(self, user_id: int) -> UserAdapters:
+        return UserAdapters({u: p for u, p in self.projections.items() if u != user_id})
 
     def has(self, user_id: int) -> bool:
         return user_id in self.projections
@@ -57,3 +88,25 @@ class UserAdapters:
         stored = base_index.vectors(ids[0])  # raw features for l2/l1 indexes
         rows, dists = brute_force_knn(self.transform(user_id, query), self.transform(user_id, stored), "l2", k)
         return ids[0][rows[0]], dists[0]
+
+
+def rerank(
+    projection: tuple[np.ndarray, np.ndarray], query: np.ndarray, ids: np.ndarray, stored: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k of `ids` nearest to `query` in one user's space (all base-embedder features)."""
+    weight, bias = projection
+    mine = project(np.atleast_2d(np.asarray(query, np.float32)), weight, bias)
+    rows, distances = brute_force_knn(mine, project(np.asarray(stored, np.float32), weight, bias), "l2",
+                                      min(k, len(ids)))
+    return np.asarray(ids)[rows[0]], distances[0]
+
+
+def forget_user(models_dir: Path, user_id: int) -> list[Path]:
+    """Delete `user_id`'s adapter from every adapters file in `models_dir`; returns the files changed."""
+    changed = []
+    for path in sorted(models_dir.glob("*.adapters.npz")) if models_dir.is_dir() else []:
+        adapters = UserAdapters.load(path)
+        if adapters.has(user_id):
+            adapters.without(user_id).save(path)
+            changed.append(path)
+    return changed

@@ -20,7 +20,7 @@ from engine.embedders.projection import project, save_projection_checkpoint
 from engine.embedders.registry import BUILTIN_EMBEDDERS
 from engine.errors import UnknownNameError
 from engine.feedback.measures import same_value_precision, vote_agreement
-from engine.feedback.personal import UserAdapters
+from engine.feedback.personal import UserAdapters, adapters_path
 from engine.feedback.retrain import (
     NotEnoughVotes,
     RetrainConfig,
@@ -102,7 +102,8 @@ def retrain_from_votes(
     figures = before_after(features, weight, bias, UserAdapters(adapters), ids, catalog_items, test,
                            tastes or {}, k, train_queries)
     path = paths.models_dir / f"{name}.pt"
-    save_projection_checkpoint(path, embedder, weight, bias, adapters, trained_on={
+    UserAdapters(adapters).save(adapters_path(path))  # beside, not inside: /forget can delete one
+    save_projection_checkpoint(path, embedder, weight, bias, {}, trained_on={
         "votes": str(paths.votes), "train_votes": len(train), "held_out_votes": len(test),
         "catalog_id": catalog.catalog_id, "config": vars(config), "figures": figures})
     rebuild_indexes(catalog, paths, name, ids, project(features, weight, bias), metrics, device)

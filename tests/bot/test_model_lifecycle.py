@@ -249,3 +249,50 @@ async def test_scheduled_retraining_enters_a_challenger_without_a_restart(emu: B
     assert f"{challenger}/l2" in svc.engine.variants()
     events = await svc.registry.events()
     assert any(e.name == challenger and "retrained from" in e.reason for e in events)
+
+
+@pytest.mark.parametrize("bot", [{"personal_min_votes": 4, "personal_candidates": 50}], indirect=True)
+async def test_personal_adapter_is_served_live_and_forgotten(emu: BotApiEmulator, bot: Application,
+                                                             model_files: tuple[Settings, Path]) -> None:
+    import numpy as np
+
+    from engine.feedback.personal import UserAdapters, adapters_path, rerank
+
+    svc = services(bot)
+    install(svc.settings, model_files[1], 1)
+    admin, user, other = emu.user(ADMIN), emu.user(USER), emu.user(USER + 1)
+    await admin.send_command("reload")
+    await admin.wait_for_messages(1)
+    base_dim = svc.engine.embedders["random-init"].dim
+    weight = np.zeros((4, base_dim), np.float32)
+    weight[np.arange(4), np.arange(4)] = 1  # this user only cares about four base features
+    UserAdapters({USER: (weight, np.zeros(4, np.float32))}).save(adapters_path(svc.settings.models_dir / "a.pt"))
+    for person in (user, other):
+        await svc.store.set_variant(person.id, "ft:a/l2")
+    await user.send_command("variant")
+    assert "Personal results: off" in (await user.wait_for_messages(1))[0]["text"]
+    photo = jpeg_bytes("bar", "teal", 96, 400)
+    for person in (user, other):  # four votes each: enough for the user, no adapter for the other
+        _, board = await search_results(person, photo)
+        for rank in range(1, TOP_K + 1):
+            await (await person.press(board, f"#{rank} 👍")).answered()
+    await user.send_command("variant")
+    assert "Personal results: ON" in (await user.wait_for_messages(1))[0]["text"]
+    ids = np.asarray(svc.engine.catalog.ids(), np.int64)
+    stored = svc.engine.stored_vectors("random-init/l2", ids.tolist())
+    query = svc.engine.search(photo, 1, "random-init/l2").vector
+    expected = rerank((weight, np.zeros(4, np.float32)), query, ids, stored, TOP_K)[0].tolist()
+    for person in (user, other):
+        await search_results(person, photo)
+    latest = rows(svc, "SELECT user_id, variant, embedder, query_id FROM queries WHERE query_id IN "
+                       "(SELECT MAX(query_id) FROM queries GROUP BY user_id)")
+    by_user = {u: (variant, embedder, qid) for u, variant, embedder, qid in latest}
+    assert by_user[USER][:2] == ("ft:a+personal/l2", "random-init")  # labelled, base feature stored
+    assert by_user[USER + 1][0] == "ft:a/l2"  # everybody else: unchanged
+    shown = [r[0] for r in rows(svc, "SELECT item_id FROM shown WHERE query_id = ? ORDER BY rank", (by_user[USER][2],))]
+    assert shown == expected  # 50 candidates ≥ 24 items: the re-rank is exact here
+    await user.send_command("forget")
+    prompt = (await user.wait_for_messages(1))[0]
+    await (await user.press(prompt, "🗑 Yes, delete my data")).answered()
+    await user.wait_for(lambda m: "deleted" in (m.get("text") or ""))
+    assert not UserAdapters.load(adapters_path(svc.settings.models_dir / "a.pt")).has(USER)
