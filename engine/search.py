@@ -103,7 +103,7 @@ class Engine:
             embedder = load_embedder(
                 name, settings.device, models_dir=settings.models_dir,
                 weights_dir=settings.weights_dir, allow_random=settings.allow_random_weights,
-            )
+            ).use_cpu_bf16(settings.cpu_bf16)
             found = load_variant_indexes(embedder, catalog, backend, settings.metrics)
             if found:
                 embedders[name] = embedder

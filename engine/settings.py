@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     allow_random_weights: bool = Field(
         False, description="Tests only: lets 'random-init' and weightless VGG-16 load."
     )
-    batch_size: int = Field(32, ge=1)
+    batch_size: int | None = Field(None, ge=1, description="Ingestion batch; unset = the device's plan.")
     max_image_pixels: int = Field(40_000_000, ge=1, description="Bigger images are refused.")
     hnsw_m: int = Field(16, ge=4)
     hnsw_ef_construction: int = Field(200, ge=10)
@@ -49,6 +49,9 @@ class Settings(BaseSettings):
         "auto", description="Ingestion JPEG decoding: auto (on the GPU when CUDA), pil (CPU), device."
     )
     compile_model: bool = Field(False, description="torch.compile the embedder for bulk ingestion.")
+    cpu_bf16: bool = Field(
+        False, description="CPU: channels_last + bf16 autocast for the CNN (for building and serving alike)."
+    )
     index_backend: Literal["hnswlib", "milvus"] = Field(
         "hnswlib", description="Where indexes live: hnswlib files in data/indexes, or Milvus collections."
     )
@@ -99,7 +102,7 @@ class Settings(BaseSettings):
     health_port: int | None = Field(None, ge=0, le=65535, description="Serve GET /healthz on this port; unset = off.")
 
     @field_validator("weights_dir", "telegram_bot_token", "default_variant", "webhook_url", "webhook_secret",
-                     "health_port", "milvus_uri", "milvus_token", mode="before")
+                     "health_port", "milvus_uri", "milvus_token", "batch_size", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """`KEY=` in .env means "not set", not an empty path or token."""

@@ -8,6 +8,9 @@ to float tensor, normalise, `model(x)` with autograd on, one image at a time.
 (b) "engine": engine.ingest.embed_catalog: DataLoader workers decode and letterbox while the
 model runs, batches, inference_mode; with decoder "pil" (CPU workers) and "device" (batched
 torchvision decode_jpeg on the embedder's device: nvjpeg on CUDA).
+(c) "engine, plan": the same with engine.ingest.plan's batch size, workers and torch threads for
+the device, in fp32 and (on CPUs with AVX-512 BF16/AMX) with channels_last + bf16 autocast.
+The load average is recorded before and after: a figure from a loaded machine is not a result.
 Each path runs on the CPU and, when CUDA exists, on the GPU, all in one process; each stage's
 share of the wall time names the bottleneck. Results: --out JSON and a Markdown table.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +34,7 @@ from scripts.lib.benchmarking import (
 from engine.catalog.store import CatalogStore
 from engine.embedders import Embedder, load_embedder
 from engine.ingest import embed_catalog
+from engine.ingest.plan import cpu_has_bf16, plan_for
 
 logger = logging.getLogger("bench_ingest")
 
@@ -75,11 +80,34 @@ def seed_loop(catalog: CatalogStore, embedder: Embedder) -> tuple[int, dict[str,
     return count, timings
 
 
-def engine_path(catalog: CatalogStore, embedder: Embedder, decoder: str, args: argparse.Namespace) -> tuple[int, dict[str, float]]:
+def engine_path(catalog: CatalogStore, embedder: Embedder, decoder: str, batch_size: int,
+                workers: int) -> tuple[int, dict[str, float]]:
     with tempfile.TemporaryDirectory() as scratch:
-        run = embed_catalog(catalog, embedder, Path(scratch), batch_size=args.batch_size,
-                            num_workers=args.workers, progress=False, decoder=decoder)
+        run = embed_catalog(catalog, embedder, Path(scratch), batch_size=batch_size,
+                            num_workers=workers, progress=False, decoder=decoder)
     return len(run.ids), run.timings
+
+
+def plan_rows(catalog: CatalogStore, embedder: Embedder, device: str, args: argparse.Namespace,
+              baseline: float) -> list[Row]:
+    """The engine with the device's plan: fp32, then bf16 + channels_last where the CPU has it."""
+    plan = plan_for(device)
+    threads = torch.get_num_threads()
+    plan.apply()
+    rows = []
+    modes = [False, True] if device == "cpu" and cpu_has_bf16() else [False]
+    try:
+        for bf16 in modes:
+            embedder.use_cpu_bf16(bf16)
+            embedder.embed_batch(torch.zeros((2, 3, embedder.input_size, embedder.input_size), dtype=torch.uint8))
+            label = (f"engine plan: batch {plan.batch_size}, {plan.num_workers} workers, {plan.torch_threads} threads"
+                     + (", bf16 + channels_last" if bf16 else ", fp32"))
+            rows.append(measure(label, device, lambda: engine_path(
+                catalog, embedder, "pil", plan.batch_size, plan.num_workers), baseline))
+    finally:
+        embedder.use_cpu_bf16(False)
+        torch.set_num_threads(threads)
+    return rows
 
 
 def measure(label: str, device: str, work, baseline: float | None) -> Row:  # type: ignore[no-untyped-def]
@@ -105,18 +133,21 @@ def bench_device(catalog: CatalogStore, device: str, args: argparse.Namespace) -
     baseline = rows[0]["images_per_s"]
     for decoder in ("pil", "device"):
         label = f"engine batch {args.batch_size}, {args.workers} workers, decoder={decoder}"
-        rows.append(measure(label, device, lambda d=decoder: engine_path(catalog, embedder, d, args), baseline))
+        rows.append(measure(label, device, lambda d=decoder: engine_path(
+            catalog, embedder, d, args.batch_size, args.workers), baseline))
+    rows += plan_rows(catalog, embedder, device, args, baseline)
     if args.compile and device == "cuda":
         embedder.compile()
-        engine_path(catalog, embedder, "device", args)  # compile + warm-up, not timed
+        engine_path(catalog, embedder, "device", args.batch_size, args.workers)  # compile + warm-up, not timed
         rows.append(measure("engine + torch.compile, decoder=device", device,
-                            lambda: engine_path(catalog, embedder, "device", args), baseline))
+                            lambda: engine_path(catalog, embedder, "device", args.batch_size, args.workers), baseline))
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     apply_threads(args.threads)
+    load_start = [round(x, 2) for x in os.getloadavg()]
     catalog = synthetic_catalog(args.cache, args.n, size=args.size)
     rows: list[Row] = []
     for device in [d.strip() for d in args.devices.split(",") if d.strip()]:
@@ -126,9 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_device(catalog, device, args)
     catalog.close()
     info = machine_info()
-    write_results(args.out, "ingest", rows, args=vars(args), embedder=args.embedder,
+    info["load_average"], info_end = load_start, info["load_average"]
+    write_results(args.out, "ingest", rows, args=vars(args), embedder=args.embedder, load_average_start=load_start,
+                  load_average_end=info_end,
                   random_weights=args.embedder != "efficientnet-lite0")
-    print(f"Ingestion, {args.embedder}, {args.n} JPEGs of {args.size} px — {machine_line(info)}\n")
+    print(f"Ingestion, {args.embedder}, {args.n} JPEGs of {args.size} px — {machine_line(info)}; "
+          f"load average at the end {info_end}\n")
     print(markdown_table(rows, COLUMNS + ["skipped"]))
     return 0
 

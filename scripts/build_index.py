@@ -23,6 +23,7 @@ from engine.catalog import CatalogStore
 from engine.embedders import Embedder, load_embedder
 from engine.index.backends import BACKENDS, open_backend
 from engine.ingest import EmbeddingRun, embed_catalog
+from engine.ingest.plan import plan_for
 from engine.provenance import index_provenance
 from engine.settings import Settings
 
@@ -36,8 +37,12 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
                         help="comma-separated embedder names (default: %(default)s)")
     parser.add_argument("--metrics", default=",".join(settings.metrics), help="default: %(default)s")
     parser.add_argument("--device", default=settings.device, help="auto, cpu, cuda (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=settings.batch_size)
-    parser.add_argument("--workers", type=int, default=2, help="image-decoding processes")
+    parser.add_argument("--batch-size", type=int,
+                        default=settings.batch_size,
+                        help="images per forward pass (default: DOPE_BATCH_SIZE, else the device's plan)")
+    parser.add_argument("--workers", type=int, help="image-decoding processes (default: the device's plan)")
+    parser.add_argument("--cpu-bf16", action=argparse.BooleanOptionalAction, default=settings.cpu_bf16,
+                        help="CPU: channels_last + bf16 autocast (default: %(default)s, DOPE_CPU_BF16)")
     parser.add_argument("--weights", type=Path, help="local weights file for a built-in embedder")
     parser.add_argument("--input-size", type=int, help="override the embedder's input size")
     parser.add_argument("--rebuild", action="store_true", help="ignore existing indexes")
@@ -62,9 +67,12 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
 
 def embed(catalog: CatalogStore, embedder: Embedder, settings: Settings, args: argparse.Namespace) -> EmbeddingRun:
     """Catalog → cached embeddings, here (DataLoader workers) or on Ray Data (--ray)."""
+    plan = plan_for(embedder.device)
     if args.ray is None:
+        plan.apply()  # torch threads sized so decode workers do not starve the model
         return embed_catalog(
-            catalog, embedder, settings.embeddings_dir, batch_size=args.batch_size, num_workers=args.workers,
+            catalog, embedder, settings.embeddings_dir, batch_size=args.batch_size or plan.batch_size,
+            num_workers=plan.num_workers if args.workers is None else args.workers,
             max_pixels=settings.max_image_pixels, progress=not args.quiet, decoder=args.decoder,
             shard_size=args.shard_size,
         )
@@ -74,10 +82,10 @@ def embed(catalog: CatalogStore, embedder: Embedder, settings: Settings, args: a
         return str(path.resolve()) if path else None
 
     spec = EmbedderSpec(embedder.name, text(settings.models_dir), text(settings.weights_dir), text(args.weights),
-                        args.allow_random_weights, args.input_size)
+                        args.allow_random_weights, args.input_size, args.cpu_bf16)
     return embed_catalog_ray(
         catalog, embedder, spec, settings.embeddings_dir, address=args.ray, num_cpus=args.ray_cpus,
-        cpus_per_actor=args.cpus_per_actor, batch_size=args.batch_size, shard_size=args.shard_size,
+        cpus_per_actor=args.cpus_per_actor, batch_size=args.batch_size or plan.batch_size, shard_size=args.shard_size,
         max_pixels=settings.max_image_pixels,
     )
 
@@ -96,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                 name, args.device, models_dir=settings.models_dir, weights_dir=settings.weights_dir,
                 weights=args.weights, allow_random=args.allow_random_weights, input_size=args.input_size,
             )
+            embedder.use_cpu_bf16(args.cpu_bf16)
             if args.compile:
                 embedder.compile()
             run = embed(catalog, embedder, settings, args)

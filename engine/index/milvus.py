@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,11 @@ MILVUS_METRIC = {"l2": "L2", "l1": "L2", "hamming": "L2", "cosine": "COSINE"}
 MAX_LIMIT = 16_384  # Milvus's largest top-k
 REQUEST_BYTES = 16 * 2**20  # vectors per insert/query request (server default limit: 64 MiB)
 META_MAX_CHARS = 65_535
+ID_QUERY_CHUNK = 256
+# Milvus Lite scans rows not yet sealed into an indexed segment by brute force, with a
+# (queries × rows × dim) temporary: a small write buffer and a few queries per request bound it.
+LITE_MEMTABLE_BYTES = 32 * 2**20
+QUERIES_PER_REQUEST = 16
 
 
 def collection_name(variant: Variant) -> str:
@@ -52,6 +58,7 @@ def open_client(uri: str, token: str = "") -> MilvusClient:
             raise EngineError(f"Milvus URI {uri!r}: a Milvus Lite file must end in .db; "
                               "a server is a URL such as http://localhost:19530")
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("MILVUS_LITE_MEMTABLE_MEMORY_LIMIT_BYTES", str(LITE_MEMTABLE_BYTES))
     return MilvusClient(uri=uri, token=token)
 
 
@@ -62,7 +69,9 @@ class MilvusIndex:
                  center: np.ndarray | None, meta: dict[str, Any]) -> None:
         self.client, self.name, self.metric, self.dim = client, name, check_metric(metric), dim
         self.params, self.center, self.meta = params, center, meta
-        self._count = self._count_rows()
+        # The live ids, kept here: Milvus Lite checks an `id in [...]` filter or an upsert against
+        # every row (memory ∝ rows × ids asked), so membership is answered locally instead.
+        self._ids: set[int] = self._read_ids()
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -113,40 +122,38 @@ class MilvusIndex:
             raise ValueError(f"{len(matrix)} vectors but {len(labels)} ids")
         if not len(labels):
             return
-        present = len(self._existing(labels.tolist()))
         stored = self._to_stored(matrix)
-        for start in range(0, len(labels), self._rows_per_request()):
-            stop = start + self._rows_per_request()
-            self.client.upsert(self.name, [{"id": int(i), "vector": v.tolist()}
-                                           for i, v in zip(labels[start:stop], stored[start:stop])])
-        self._count += len(set(labels.tolist())) - present
+        last = {int(label): row for row, label in enumerate(labels.tolist())}  # the last vector of an id wins
+        replaced = [i for i in last if i in self._ids]
+        if replaced:  # Milvus has no in-place update: delete, then insert like the new ones
+            self.client.delete(self.name, ids=replaced)
+        order = list(last.items())
+        for start in range(0, len(order), self._rows_per_request()):
+            chunk = order[start : start + self._rows_per_request()]
+            self.client.insert(self.name, [{"id": i, "vector": stored[row].tolist()} for i, row in chunk])
+        self._ids.update(last)
 
     def remove(self, ids: np.ndarray | list[int]) -> int:
         """Delete items; returns how many were present."""
-        present = self._existing([int(i) for i in ids])
+        present = sorted({int(i) for i in ids} & self._ids)
         if present:
             self.client.delete(self.name, ids=present)
-        self._count -= len(present)
+        self._ids.difference_update(present)
         return len(present)
 
     # --- reads ------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return self._count
+        return len(self._ids)
 
     def ids(self) -> np.ndarray:
-        found: list[int] = []
-        iterator = self.client.query_iterator(self.name, batch_size=10_000, filter="id >= 0", output_fields=["id"])
-        while batch := iterator.next():
-            found += [row["id"] for row in batch]
-        iterator.close()
-        return np.sort(np.asarray(found, dtype=np.int64))
+        return np.sort(np.fromiter(self._ids, dtype=np.int64, count=len(self._ids)))
 
     def vectors(self, ids: np.ndarray | list[int]) -> np.ndarray:
         """Stored vectors (±1 codes for hamming, unit vectors for cosine) in the order of `ids`."""
         wanted = [int(i) for i in ids]
         rows: dict[int, list[float]] = {}
-        for start in range(0, len(wanted), self._rows_per_request()):
-            chunk = wanted[start : start + self._rows_per_request()]
+        for start in range(0, len(wanted), ID_QUERY_CHUNK):  # small: Lite compares each id with every row
+            chunk = wanted[start : start + ID_QUERY_CHUNK]
             rows |= {r["id"]: r["vector"] for r in self.client.query(self.name, ids=chunk, output_fields=["vector"])}
         missing = [i for i in wanted if i not in rows]
         if missing:
@@ -165,10 +172,13 @@ class MilvusIndex:
             return empty.astype(np.int64), empty.astype(np.float32)
         rerank = self.metric == "l1"
         limit = min(len(self), MAX_LIMIT, max(self.params.rerank_candidates, 4 * k) if rerank else k)
-        hits = self.client.search(
-            self.name, data=stored.tolist(), limit=limit, output_fields=["vector"] if rerank else [],
-            search_params={"metric_type": MILVUS_METRIC[self.metric], "params": {"ef": max(self.params.ef, limit)}},
-        )
+        hits: list = []
+        for start in range(0, len(stored), QUERIES_PER_REQUEST):
+            hits += self.client.search(
+                self.name, data=stored[start : start + QUERIES_PER_REQUEST].tolist(), limit=limit,
+                output_fields=["vector"] if rerank else [],
+                search_params={"metric_type": MILVUS_METRIC[self.metric], "params": {"ef": max(self.params.ef, limit)}},
+            )
         out_ids = np.empty((len(stored), k), np.int64)
         out_d = np.empty((len(stored), k), np.float32)
         for row, (query, found) in enumerate(zip(stored, hits)):
@@ -200,16 +210,13 @@ class MilvusIndex:
     def _rows_per_request(self) -> int:
         return max(1, REQUEST_BYTES // (4 * self.dim))
 
-    def _existing(self, ids: list[int]) -> list[int]:
-        found: list[int] = []
-        for start in range(0, len(ids), 10_000):
-            rows = self.client.query(self.name, ids=ids[start : start + 10_000], output_fields=["id"])
-            found += [r["id"] for r in rows]
+    def _read_ids(self) -> set[int]:
+        found: set[int] = set()
+        iterator = self.client.query_iterator(self.name, batch_size=10_000, filter="id >= 0", output_fields=["id"])
+        while batch := iterator.next():
+            found.update(row["id"] for row in batch)
+        iterator.close()
         return found
-
-    def _count_rows(self) -> int:
-        rows = self.client.query(self.name, filter="", output_fields=["count(*)"])
-        return int(rows[0]["count(*)"])
 
 
 def _create_collection(client: MilvusClient, name: str, dim: int, metric: str, params: dict[str, Any],

@@ -45,6 +45,7 @@ class EmbedderSpec:
     weights: str | None = None
     allow_random: bool = False
     input_size: int | None = None
+    cpu_bf16: bool = False
 
     def load(self, device: str) -> Embedder:
         from engine.embedders import load_embedder
@@ -53,7 +54,8 @@ class EmbedderSpec:
             return Path(value) if value else None
 
         return load_embedder(self.name, device, models_dir=path(self.models_dir), weights_dir=path(self.weights_dir),
-                             weights=path(self.weights), allow_random=self.allow_random, input_size=self.input_size)
+                             weights=path(self.weights), allow_random=self.allow_random,
+                             input_size=self.input_size).use_cpu_bf16(self.cpu_bf16)
 
 
 class EmbedActor:

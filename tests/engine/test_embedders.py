@@ -101,3 +101,15 @@ def test_corrupt_checkpoint_is_refused(tmp_path: Path) -> None:
     torch.save({"hello": 1}, tmp_path / "foreign.pt")
     with pytest.raises(CheckpointCorruptError, match="not a dope-or-nope"):
         load_checkpoint(tmp_path / "foreign.pt")
+
+
+def test_cpu_bf16_mode_is_close_to_fp32_and_can_be_switched_off() -> None:
+    embedder = load_embedder("random-init", "cpu", allow_random=True)
+    batch = torch.stack([embedder.preprocess(p) for p in pictures()])
+    exact = embedder.embed_batch(batch)
+    fast = embedder.use_cpu_bf16().embed_batch(batch)
+    assert embedder.cpu_bf16 and fast.dtype == np.float32
+    assert not np.array_equal(fast, exact)  # really ran in bf16
+    cosine = (fast * exact).sum(1) / (np.linalg.norm(fast, axis=1) * np.linalg.norm(exact, axis=1))
+    assert cosine.min() > 0.99
+    np.testing.assert_allclose(embedder.use_cpu_bf16(False).embed_batch(batch), exact, rtol=1e-5, atol=1e-6)

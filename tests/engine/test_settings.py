@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def env_example_keys() -> dict[str, str]:
     text = (ROOT / ".env.example").read_text()
-    return dict(re.findall(r"^([A-Z_]+)=(.*)$", text, flags=re.M))
+    return dict(re.findall(r"^([A-Z0-9_]+)=(.*)$", text, flags=re.M))
 
 
 def test_env_example_documents_every_setting() -> None:
@@ -26,7 +26,7 @@ def test_env_example_documents_every_setting() -> None:
 def test_env_example_lines_each_have_a_comment() -> None:
     lines = (ROOT / ".env.example").read_text().splitlines()
     for number, line in enumerate(lines):
-        if re.match(r"^[A-Z_]+=", line):
+        if re.match(r"^[A-Z0-9_]+=", line):
             assert lines[number - 1].startswith("#"), f"no comment above {line!r}"
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from scripts import bench_exact, bench_ingest, bench_memory, bench_query, bench_scale, bench_search, fit_pca
+from engine.ingest.plan import cpu_has_bf16
 from tests.factories import make_catalog
 
 
@@ -24,7 +25,9 @@ def run(module, tmp_path: Path, *extra: str) -> dict:  # type: ignore[no-untyped
 def test_bench_ingest(tmp_path: Path) -> None:
     payload = run(bench_ingest, tmp_path, "--cache", str(tmp_path / "cache"))
     cpu = [r for r in payload["rows"] if r["device"] == "cpu"]
-    assert [r["path"].split()[0] for r in cpu] == ["seed", "engine", "engine"]
+    assert [r["path"].split()[0] for r in cpu][:3] == ["seed", "engine", "engine"]
+    plans = [r for r in cpu if r["path"].startswith("engine plan")]
+    assert len(plans) == (2 if cpu_has_bf16() else 1) and plans[0]["path"].endswith("fp32")
     for row in cpu:
         assert row["images"] == 8 and row["images_per_s"] > 0
         assert row["bottleneck"] in row["shares"] and sum(row["shares"].values()) == pytest.approx(1, abs=0.01)

@@ -1,0 +1,49 @@
+"""How to run ingestion on a device: batch size, decode workers, torch threads, CPU precision.
+
+On a GPU the model is fast and the CPU only decodes: big batches, a worker per spare core. On a
+CPU the model and the decoders share the same few cores, and oversubscribing them (torch's
+OpenMP threads + worker processes > cores) makes OpenMP threads wait on each other: the plan
+gives the model every core but the decoders' share, and small batches that stay in cache.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+@dataclass(frozen=True)
+class IngestPlan:
+    """Knobs of one ingestion run (engine.ingest.embed_catalog's arguments and torch's threads)."""
+
+    batch_size: int
+    num_workers: int
+    torch_threads: int
+    cpu_bf16: bool
+
+    def apply(self) -> None:
+        """Set torch's intra-op threads for this process (the model's threads)."""
+        torch.set_num_threads(self.torch_threads)
+
+
+def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the CPU has bf16 units that oneDNN uses (AVX-512 BF16 or AMX)."""
+    try:
+        flags = cpuinfo.read_text()
+    except OSError:
+        return False
+    return any(f" {flag}" in flags for flag in BF16_FLAGS)
+
+
+def plan_for(device: torch.device | str, cores: int | None = None, *, bf16: bool | None = None) -> IngestPlan:
+    """The plan for `device` on a machine with `cores` CPUs (default: this one's)."""
+    cores = cores or os.cpu_count() or 1
+    if torch.device(device).type == "cuda":
+        return IngestPlan(batch_size=64, num_workers=max(1, cores - 1), torch_threads=1, cpu_bf16=False)
+    workers = 1 if cores <= 4 else max(1, cores // 4)  # decoding costs a fraction of the model's time
+    return IngestPlan(batch_size=16, num_workers=workers, torch_threads=max(1, cores),
+                      cpu_bf16=cpu_has_bf16() if bf16 is None else bf16)
