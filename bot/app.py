@@ -19,7 +19,7 @@ from telegram.ext import (
 from bot.commands import BOT_COMMANDS
 from bot.handlers import account, admin, errors, fallback, game, leaderboard, search, start, variants, votes
 from bot.health import HealthServer
-from bot.intake import DONE_GROUP, DurableUpdateQueue, mark_done
+from bot.intake import DONE_GROUP, DurableUpdateQueue, mark_done, tolerant_bot
 from bot.lanes import UserLanes
 from bot.lifecycle import ensure_champion, install_sighup, reload_models, remove_sighup, start_watching
 from bot.pacing import TelegramPacer
@@ -47,18 +47,17 @@ def build_application(settings: Settings, *, engine: Engine | None = None,
     """The bot, configured from `settings`; inject `engine`/`vote_store` to share or reuse them."""
     if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put it in .env")
+    bot = tolerant_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_base_url,
+                       settings.telegram_base_file_url,
+                       TelegramPacer() if settings.bot_rate_limiter else None)  # per-chat and global pacing
     builder = (
         ApplicationBuilder()
-        .token(settings.telegram_bot_token.get_secret_value())
-        .base_url(settings.telegram_base_url)
-        .base_file_url(settings.telegram_base_file_url)
+        .bot(bot)  # survives unparseable updates (bot/intake.py)
         .concurrent_updates(True)  # many users at once; the engine batches their photos
         .update_queue(DurableUpdateQueue())  # stored before Telegram hears it arrived (bot/intake.py)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if settings.bot_rate_limiter:
-        builder = builder.rate_limiter(TelegramPacer())  # per-chat and global pacing, no 429s
     application = builder.build()
     application.bot_data[SETTINGS_KEY] = settings
     application.bot_data[_INJECTED_KEY] = (engine, vote_store)

@@ -1,10 +1,15 @@
-"""Benchmark the bot end to end: photo → album + vote keyboard latency with N concurrent users.
+"""Benchmark the bot end to end under Telegram's limits: photo → vote keyboard latency, N users.
 
-Starts the local Bot API emulator and the real bot (engine from the data dir) in one process;
-N simulated users each send a catalog photo at the same moment, for --rounds rounds. Prints
-p50/p95/max per round and overall, and writes the numbers as JSON. Example:
+Starts the local Bot API emulator (which enforces Telegram's flood control: ~1 message/s per
+chat after a short burst, ~30/s overall, answering 429 beyond) and the real bot (engine from the
+data dir, pacing on) in one process. Every simulated user sends --photos photos one after
+another; with --vote-all they press 👍 or 👎 on every match of each answer (as fast as the bot
+answers the presses) before sending the next photo. All users start at the same moment.
 
-    python scripts/bench_bot.py --users 20 --rounds 3 --json bench_results/bench_bot.json
+Reports p50/p95/max of photo → keyboard, the emulator's HTTP 429 count, and Bot API calls per
+search (albums, chat actions, keyboard edits). Example (the issue's figure):
+
+    python scripts/bench_bot.py --data-dir data/demo --users 50 --photos 3 --vote-all
 """
 from __future__ import annotations
 
@@ -34,8 +39,11 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
     parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
     parser.add_argument("--embedders", default=",".join(settings.embedders), help="default: %(default)s")
     parser.add_argument("--users", type=int, default=20, help="concurrent simulated users (default: 20)")
-    parser.add_argument("--rounds", type=int, default=3, help="photos per user, sent in lockstep (default: 3)")
+    parser.add_argument("--photos", "--rounds", dest="photos", type=int, default=3,
+                        help="photos per user, each sent after the previous answer (default: 3)")
+    parser.add_argument("--vote-all", action="store_true", help="press a vote button on every match before the next photo")
     parser.add_argument("--k", type=int, default=settings.top_k, help="matches per photo (default: %(default)s)")
+    parser.add_argument("--mode", choices=("polling", "webhook"), default="polling", help="update delivery")
     parser.add_argument("--json", type=Path, default=Path("bench_results/bench_bot.json"), help="output (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--allow-random-weights", action="store_true", default=settings.allow_random_weights,
@@ -56,49 +64,76 @@ def summarise(latencies: list[float]) -> dict[str, float]:
             "mean_ms": 1000 * statistics.fmean(latencies)}
 
 
-async def one_photo(user: FakeUser, photo: bytes, k: int) -> float:
-    """Seconds from the photo reaching the bot's queue to the keyboard message arriving."""
-    await user.send_photo(photo)
-    started = time.perf_counter()
-    await user.wait_for_messages(k + 1, timeout=120)
-    return time.perf_counter() - started
+async def one_user(user: FakeUser, photos: list[bytes], k: int, vote_all: bool, rng: random.Random) -> list[float]:
+    """Send the photos one after another; seconds from each photo to its vote keyboard."""
+    latencies = []
+    for photo in photos:
+        started = time.perf_counter()
+        await user.send_photo(photo)
+        *_, board = await user.wait_for_messages(k + 1, timeout=300)
+        latencies.append(time.perf_counter() - started)
+        if vote_all:
+            rows = (board.get("reply_markup") or {}).get("inline_keyboard") or []
+            for row in rows:
+                await (await user.press(board, rng.choice(row)["callback_data"])).answered(timeout=300)
+    return latencies
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     async with BotApiEmulator() as emu:
         settings = settings.model_copy(update={
             "telegram_bot_token": SecretStr(emu.token), "telegram_base_url": emu.base_url,
-            "telegram_base_file_url": emu.base_file_url, "top_k": args.k, "bot_rate_limiter": False,
+            "telegram_base_file_url": emu.base_file_url, "top_k": args.k, "bot_rate_limiter": True,
+            "data_dir": args.data_dir,
         })
         app = build_application(settings)
-        async with running(app, timeout=5):
-            engine = services(app).engine
+        async with running(app, mode=args.mode, timeout=5):
+            svc = services(app)
             rng = random.Random(args.seed)
-            items = [engine.catalog.get(i) for i in rng.sample(engine.catalog.ids(), min(50, len(engine.catalog)))]
-            photos = [engine.catalog.resolve_image(item).read_bytes() for item in items if item]
+            catalog = svc.engine.catalog
+            items = [catalog.get(i) for i in rng.sample(catalog.ids(), min(50, len(catalog)))]
+            pool = [catalog.resolve_image(item).read_bytes() for item in items if item]
             users = [emu.user(900_000 + i, first_name=f"Bench{i}") for i in range(args.users)]
-            rounds = []
-            for _ in range(args.rounds):
-                latencies = await asyncio.gather(*(one_photo(u, rng.choice(photos), args.k) for u in users))
-                rounds.append(summarise(list(latencies)))
-            batch_sizes = services(app).searcher.batch_sizes
-    return {"users": args.users, "rounds": rounds, "k": args.k, "variants": engine.variants(),
-            "max_batch": max(batch_sizes, default=0), "mean_batch": statistics.fmean(batch_sizes or [0])}
+            emu.calls.clear()
+            started = time.perf_counter()
+            per_user = await asyncio.gather(*(
+                one_user(u, [rng.choice(pool) for _ in range(args.photos)], args.k, args.vote_all,
+                         random.Random(args.seed + n)) for n, u in enumerate(users)))
+            wall = time.perf_counter() - started
+            # Let coalesced keyboard edits still in flight land before counting calls.
+            while svc.edits.pending():
+                await asyncio.sleep(0.05)
+            edits = svc.edits
+            searches = args.users * args.photos
+            calls = dict(emu.calls)
+    latencies = [seconds for user in per_user for seconds in user]
+    by_photo = [summarise([user[i] for user in per_user]) for i in range(args.photos)]
+    return {"users": args.users, "photos": args.photos, "vote_all": args.vote_all, "k": args.k, "mode": args.mode,
+            "overall": summarise(latencies), "by_photo": by_photo, "wall_s": wall,
+            "http_429": len(emu.flood_rejections), "calls": calls,
+            "per_search": {"chat_actions": calls.get("sendchataction", 0) / searches,
+                           "albums": calls.get("sendmediagroup", 0) / searches,
+                           "keyboard_edits": calls.get("editmessagereplymarkup", 0) / searches},
+            "edit_requests": edits.requests, "edits_sent": edits.edits_run}
 
 
 def print_table(report: dict[str, Any]) -> None:
-    print(f"{'round':>5} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'mean ms':>8}")
-    for number, row in enumerate(report["rounds"], start=1):
-        print(f"{number:>5} {row['n']:>4} {row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} "
+    print(f"{'photo':>5} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'mean ms':>8}")
+    rows = [(str(n), r) for n, r in enumerate(report["by_photo"], start=1)] + [("all", report["overall"])]
+    for label, row in rows:
+        print(f"{label:>5} {row['n']:>4} {row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} "
               f"{row['max_ms']:>8.0f} {row['mean_ms']:>8.0f}")
-    print(f"engine batches: max {report['max_batch']}, mean {report['mean_batch']:.1f}")
+    per = report["per_search"]
+    print(f"HTTP 429s: {report['http_429']}   wall: {report['wall_s']:.1f} s   per search: "
+          f"{per['albums']:.2f} albums, {per['chat_actions']:.2f} chat actions, {per['keyboard_edits']:.2f} keyboard "
+          f"edits ({report['edit_requests']} vote presses needing an edit → {report['edits_sent']} edits)")
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv, Settings())
-    if args.users < 1 or args.rounds < 1:
-        logger.error("--users and --rounds must be >= 1")
+    if args.users < 1 or args.photos < 1:
+        logger.error("--users and --photos must be >= 1")
         return 2
     settings = Settings(data_dir=args.data_dir, embedders=[e for e in args.embedders.split(",") if e],
                         allow_random_weights=args.allow_random_weights)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ class BotApiEmulator:
         self._users: dict[int, FakeUser] = {}
         self.flood = FloodControl(flood_limits) if flood_limits is not None else None
         self.webhook = WebhookDelivery(self.state)
+        self.calls: Counter[str] = Counter()  # Bot API calls by lower-case method name (benchmarks)
         self.outage = False  # True: every Bot API call answers 502, as during a Telegram outage
         self.outage_refusals = 0
         self._runner: web.AppRunner | None = None
@@ -152,6 +154,7 @@ class BotApiEmulator:
             logger.warning("Bot called %s, which the emulator does not implement", name)
             error = ApiError(f"Bad Request: method {name} is not implemented by the emulator")
             return _json(error.to_json(), 400)
+        self.calls[name.lower()] += 1
         try:
             params = await read_params(request)
             self._check_blocked(name.lower(), params.values.get("chat_id"))

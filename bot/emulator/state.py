@@ -229,7 +229,7 @@ class EmulatorState:
             raise bad_request("query is too old and response timeout expired or query ID is invalid")
         entry["answer"] = answer
         self.callback_answers.append(answer)
-        chat_id = entry["query"]["message"]["chat"]["id"]
+        chat_id = entry["query"].get("message", {}).get("chat", {}).get("id")  # none for inline messages
         if chat_id in self.chats:
             self.chats[chat_id].version += 1
 

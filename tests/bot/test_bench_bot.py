@@ -15,11 +15,13 @@ pytestmark = pytest.mark.timeout(120)
 def test_bench_with_two_users(engine_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "bench.json"
     argv = ["--data-dir", str(engine_settings.data_dir), "--embedders", "random-init", "--allow-random-weights",
-            "--users", "2", "--rounds", "2", "--k", "3", "--json", str(out)]
+            "--users", "2", "--photos", "2", "--vote-all", "--k", "3", "--json", str(out)]
     assert bench_bot.main(argv) == 0
     report = json.loads(out.read_text())
-    assert report["users"] == 2 and len(report["rounds"]) == 2
-    assert all(r["n"] == 2 and 0 < r["p50_ms"] <= r["p95_ms"] <= r["max_ms"] for r in report["rounds"])
+    assert report["users"] == 2 and len(report["by_photo"]) == 2 and report["overall"]["n"] == 4
+    assert all(r["n"] == 2 and 0 < r["p50_ms"] <= r["p95_ms"] <= r["max_ms"] for r in report["by_photo"])
+    assert report["http_429"] == 0 and report["calls"]["answercallbackquery"] == 4 * 3  # every match voted
+    assert report["per_search"]["albums"] == 1 and report["per_search"]["chat_actions"] <= 1
     assert "p95 ms" in capsys.readouterr().out
 
 
