@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import torch
 from telegram import BotCommand, Update
 from telegram.ext import (
     Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler,
@@ -100,6 +101,8 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     settings: Settings = app.bot_data[SETTINGS_KEY]
     engine, store = app.bot_data[_INJECTED_KEY]
     owns_engine, owns_store = engine is None, store is None
+    if settings.torch_threads:
+        torch.set_num_threads(settings.torch_threads)  # process-wide; one search runs at a time anyway
     if engine is None:
         engine = await asyncio.to_thread(Engine.from_settings, settings)  # loads torch: off the loop
     check_engine_weights(engine, settings)
@@ -118,7 +121,9 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     start_retraining(app, svc)
     install_sighup(svc)
     if isinstance(app.update_queue, DurableUpdateQueue):
-        app.update_queue.attach(UpdateInbox(store))
+        inbox = UpdateInbox(store)
+        await inbox.prune()  # finished updates older than a week: Telegram may reuse their ids
+        app.update_queue.attach(inbox)
         await app.update_queue.replay_unfinished(app.bot)  # handled once app.start() runs
     if settings.health_port is not None:
         health = app.bot_data[_HEALTH_KEY] = HealthServer(app, settings.webhook_listen, settings.health_port)

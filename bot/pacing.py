@@ -5,7 +5,8 @@ per second over all chats. `TelegramPacer` (a python-telegram-bot rate limiter) 
 call that sends or edits a message through two GCRA buckets: first its chat's, then (once that
 slot has come) the bot's, in the order the calls became due, so a busy chat delays only itself. Chat
 actions ("sending photo…") are cosmetic: they go out only if the bot-wide budget has room now,
-and are dropped otherwise. Answers to button presses are not messages and are never delayed.
+and are dropped otherwise. Keyboard edits yield to replies waiting for a bot-wide slot. Answers to
+button presses are not messages and are never delayed.
 If Telegram still answers 429, the call waits `retry_after` and is retried.
 """
 from __future__ import annotations
@@ -28,6 +29,9 @@ MESSAGE_ENDPOINTS = frozenset({
     "editmessagetext", "editmessagecaption", "editmessagereplymarkup", "editmessagemedia",
 })
 COSMETIC_ENDPOINTS = frozenset({"sendchataction"})
+# Keyboard ticks can wait: while replies (albums, keyboards, texts) wait for a bot-wide slot, these
+# yield to them, so a flood of vote presses never delays anyone's search results.
+DEFERRABLE_ENDPOINTS = frozenset({"editmessagereplymarkup"})
 _MAX_RETRIES = 3
 _MAX_CHATS = 10_000  # idle chat buckets are forgotten beyond this many
 
@@ -69,6 +73,7 @@ class TelegramPacer(BaseRateLimiter[None]):
         self._chats: dict[str, Gcra] = {}
         self.skipped_actions = 0
         self.retries = 0
+        self._urgent_waiting = 0  # replies sleeping for a bot-wide slot
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -100,6 +105,15 @@ class TelegramPacer(BaseRateLimiter[None]):
         self._global.reserve(at)
         return at - now
 
+    async def _deferred_global_slot(self) -> None:
+        """Take a bot-wide slot only when it is free now and no reply is waiting for one."""
+        while True:
+            now = self.clock()
+            if not self._urgent_waiting and self._global.earliest(now) <= now:
+                self._global.reserve(now)
+                return
+            await asyncio.sleep(self._global.interval)
+
     def _chat(self, key: str) -> Gcra:
         bucket = self._chats.get(key)
         if bucket is None:
@@ -123,11 +137,18 @@ class TelegramPacer(BaseRateLimiter[None]):
         chat_delay = self.reserve_chat(endpoint, data.get("chat_id"))
         if chat_delay > 0:
             await asyncio.sleep(chat_delay)
-        global_delay = self.reserve_global(endpoint)
-        if global_delay is None:
-            return True  # a dropped chat action: Telegram would have answered True
-        if global_delay > 0:
-            await asyncio.sleep(global_delay)
+        if endpoint.lower() in DEFERRABLE_ENDPOINTS:
+            await self._deferred_global_slot()
+        else:
+            global_delay = self.reserve_global(endpoint)
+            if global_delay is None:
+                return True  # a dropped chat action: Telegram would have answered True
+            if global_delay > 0:
+                self._urgent_waiting += 1
+                try:
+                    await asyncio.sleep(global_delay)
+                finally:
+                    self._urgent_waiting -= 1
         for attempt in range(_MAX_RETRIES + 1):
             try:
                 return await callback(*args, **kwargs)

@@ -26,6 +26,7 @@ from engine.settings import Settings
 
 SERVICES_KEY = "services"
 SETTINGS_KEY = "settings"
+EDIT_DELAY_SECONDS = 1.0  # vote presses within this fold into one keyboard edit (bot/coalesce.py)
 _MAX_REMEMBERED_ALBUMS = 1024
 
 
@@ -40,7 +41,7 @@ class Services:
     # item_id → Telegram file_id of its photo, once uploaded: later albums reuse it (fast).
     photo_file_ids: dict[int, str] = field(default_factory=dict)
     lanes: UserLanes = field(default_factory=UserLanes)  # one search at a time per user, FIFO
-    edits: EditCoalescer = field(default_factory=EditCoalescer)  # one keyboard edit in flight per message
+    edits: EditCoalescer = field(default_factory=lambda: EditCoalescer(delay=EDIT_DELAY_SECONDS))
     seen_albums: OrderedDict[str, None] = field(default_factory=OrderedDict)
     rng: random.Random = field(default_factory=random.Random)
     # Model lifecycle (bot/lifecycle.py): hot reloads, the registry, the champion's variant.

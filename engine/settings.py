@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     cpu_bf16: bool = Field(
         False, description="CPU: channels_last + bf16 autocast for the CNN (for building and serving alike)."
     )
+    torch_threads: int = Field(
+        0, ge=0, description="CPU threads per forward pass in the bot; 0 = torch's default (one per core)."
+    )
     index_backend: Literal["hnswlib", "milvus"] = Field(
         "hnswlib", description="Where indexes live: hnswlib files in data/indexes, or Milvus collections."
     )

@@ -20,6 +20,7 @@ import logging
 import math
 import random
 import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from bot.app import build_application, running
 from bot.emulator import BotApiEmulator, FakeUser
 from bot.services import services
 from engine.settings import Settings
+from votes.store import VoteStore
 
 logger = logging.getLogger("bench_bot")
 
@@ -42,6 +44,10 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
     parser.add_argument("--photos", "--rounds", dest="photos", type=int, default=3,
                         help="photos per user, each sent after the previous answer (default: 3)")
     parser.add_argument("--vote-all", action="store_true", help="press a vote button on every match before the next photo")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="seconds a user pauses before each press and before the next photo (default: 0)")
+    parser.add_argument("--torch-threads", type=int, default=settings.torch_threads,
+                        help="CPU threads per forward pass, 0 = torch's default (default: %(default)s)")
     parser.add_argument("--k", type=int, default=settings.top_k, help="matches per photo (default: %(default)s)")
     parser.add_argument("--mode", choices=("polling", "webhook"), default="polling", help="update delivery")
     parser.add_argument("--json", type=Path, default=Path("bench_results/bench_bot.json"), help="output (default: %(default)s)")
@@ -64,10 +70,14 @@ def summarise(latencies: list[float]) -> dict[str, float]:
             "mean_ms": 1000 * statistics.fmean(latencies)}
 
 
-async def one_user(user: FakeUser, photos: list[bytes], k: int, vote_all: bool, rng: random.Random) -> list[float]:
-    """Send the photos one after another; seconds from each photo to its vote keyboard."""
+async def one_user(user: FakeUser, photos: list[bytes], k: int, vote_all: bool, rng: random.Random,
+                   think: float = 0.0, presses: list[float] | None = None) -> list[float]:
+    """Send the photos one after another; seconds from each photo to its vote keyboard (and, in
+    `presses`, from each button press to its answer)."""
     latencies = []
-    for photo in photos:
+    for number, photo in enumerate(photos):
+        if number and think:
+            await asyncio.sleep(think)
         started = time.perf_counter()
         await user.send_photo(photo)
         *_, board = await user.wait_for_messages(k + 1, timeout=300)
@@ -75,18 +85,33 @@ async def one_user(user: FakeUser, photos: list[bytes], k: int, vote_all: bool, 
         if vote_all:
             rows = (board.get("reply_markup") or {}).get("inline_keyboard") or []
             for row in rows:
+                if think:
+                    await asyncio.sleep(think)
+                pressed = time.perf_counter()
                 await (await user.press(board, rng.choice(row)["callback_data"])).answered(timeout=300)
+                if presses is not None:
+                    presses.append(time.perf_counter() - pressed)
     return latencies
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-bot-") as scratch:
+        store = VoteStore(Path(scratch) / "votes.sqlite")  # never the data dir's real votes
+        await store.initialize()
+        try:
+            return await _run(args, settings, store)
+        finally:
+            await store.shutdown()
+
+
+async def _run(args: argparse.Namespace, settings: Settings, store: VoteStore) -> dict[str, Any]:
     async with BotApiEmulator() as emu:
         settings = settings.model_copy(update={
             "telegram_bot_token": SecretStr(emu.token), "telegram_base_url": emu.base_url,
             "telegram_base_file_url": emu.base_file_url, "top_k": args.k, "bot_rate_limiter": True,
             "data_dir": args.data_dir,
         })
-        app = build_application(settings)
+        app = build_application(settings, vote_store=store)
         async with running(app, mode=args.mode, timeout=5):
             svc = services(app)
             rng = random.Random(args.seed)
@@ -96,9 +121,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             users = [emu.user(900_000 + i, first_name=f"Bench{i}") for i in range(args.users)]
             emu.calls.clear()
             started = time.perf_counter()
+            presses: list[float] = []
             per_user = await asyncio.gather(*(
                 one_user(u, [rng.choice(pool) for _ in range(args.photos)], args.k, args.vote_all,
-                         random.Random(args.seed + n)) for n, u in enumerate(users)))
+                         random.Random(args.seed + n), args.think, presses) for n, u in enumerate(users)))
             wall = time.perf_counter() - started
             # Let coalesced keyboard edits still in flight land before counting calls.
             while svc.edits.pending():
@@ -109,7 +135,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     latencies = [seconds for user in per_user for seconds in user]
     by_photo = [summarise([user[i] for user in per_user]) for i in range(args.photos)]
     return {"users": args.users, "photos": args.photos, "vote_all": args.vote_all, "k": args.k, "mode": args.mode,
+            "think_s": args.think, "torch_threads": args.torch_threads,
             "overall": summarise(latencies), "by_photo": by_photo, "wall_s": wall,
+            "press_to_answer": summarise(presses) if presses else None,
             "http_429": len(emu.flood_rejections), "calls": calls,
             "per_search": {"chat_actions": calls.get("sendchataction", 0) / searches,
                            "albums": calls.get("sendmediagroup", 0) / searches,
@@ -123,6 +151,9 @@ def print_table(report: dict[str, Any]) -> None:
     for label, row in rows:
         print(f"{label:>5} {row['n']:>4} {row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} "
               f"{row['max_ms']:>8.0f} {row['mean_ms']:>8.0f}")
+    if report["press_to_answer"]:
+        press = report["press_to_answer"]
+        print(f"press → answer: p50 {press['p50_ms']:.0f} ms, p95 {press['p95_ms']:.0f} ms ({press['n']} presses)")
     per = report["per_search"]
     print(f"HTTP 429s: {report['http_429']}   wall: {report['wall_s']:.1f} s   per search: "
           f"{per['albums']:.2f} albums, {per['chat_actions']:.2f} chat actions, {per['keyboard_edits']:.2f} keyboard "
@@ -136,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("--users and --photos must be >= 1")
         return 2
     settings = Settings(data_dir=args.data_dir, embedders=[e for e in args.embedders.split(",") if e],
-                        allow_random_weights=args.allow_random_weights)
+                        allow_random_weights=args.allow_random_weights, torch_threads=args.torch_threads)
     report = asyncio.run(run(args, settings))
     print_table(report)
     args.json.parent.mkdir(parents=True, exist_ok=True)

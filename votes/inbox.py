@@ -39,10 +39,17 @@ class UpdateInbox:
         self.max_attempts = max_attempts
 
     async def add(self, update_id: int, payload: str) -> bool:
-        """Store a new update (committed on return); False if this update_id was seen before."""
+        """Store a new update (committed on return); False if this very update was stored before.
+
+        Telegram restarts update ids at random after a week without updates, so a known id with a
+        different payload is a new update: it replaces the old row.
+        """
         async with self.store.transaction() as db:
             cursor = await db.execute(
-                "INSERT OR IGNORE INTO inbox (update_id, received_at, payload, attempts) VALUES (?, ?, ?, 1)",
+                "INSERT INTO inbox (update_id, received_at, payload, attempts) VALUES (?, ?, ?, 1)"
+                " ON CONFLICT (update_id) DO UPDATE SET received_at = excluded.received_at,"
+                " payload = excluded.payload, status = 'pending', attempts = 1, finished_at = NULL"
+                " WHERE inbox.payload != excluded.payload",
                 (int(update_id), _now(), payload))
         return cursor.rowcount > 0
 
