@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import torch
 from telegram import BotCommand, Update
@@ -21,6 +22,7 @@ from bot.commands import BOT_COMMANDS
 from bot.handlers import account, admin, errors, fallback, game, leaderboard, search, start, variants, votes
 from bot.health import HealthServer
 from bot.intake import DONE_GROUP, DurableUpdateQueue, mark_done, tolerant_bot
+from bot.journal import SentJournal
 from bot.lanes import UserLanes
 from bot.lifecycle import ensure_champion, install_sighup, reload_models, remove_sighup, start_watching
 from bot.pacing import TelegramPacer
@@ -111,8 +113,9 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         await store.initialize()
     searcher = BatchingSearcher(engine, window_ms=settings.batch_window_ms, max_batch=settings.batch_max_queries)
     await searcher.initialize()
+    journal = SentJournal(Path(store.path).with_suffix(".sent")) if store.path != ":memory:" else None
     svc = Services(settings, engine, searcher, store, owns_engine, owns_store,
-                   lanes=UserLanes(settings.bot_photos_per_user))
+                   lanes=UserLanes(settings.bot_photos_per_user), journal=journal)
     app.bot_data[SERVICES_KEY] = svc
     # The registry decides what is served beyond settings.embedders: load its models, then watch.
     await ensure_champion(svc)
@@ -145,6 +148,8 @@ async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
     for task in list(svc.background):
         task.cancel()
     await svc.searcher.shutdown()
+    if svc.journal is not None:
+        svc.journal.close()
     if svc.owns_store:
         await svc.store.shutdown()
     if svc.owns_engine:

@@ -7,12 +7,14 @@ every queued update and every handler task (searches in flight) before the proce
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from telegram import Update
@@ -65,7 +67,8 @@ def webhook_path(url: str) -> str:
 def run(app: Application, settings: Settings) -> None:  # type: ignore[type-arg]
     """Serve until SIGINT/SIGTERM: webhook mode when DOPE_WEBHOOK_URL is set, else long polling."""
     if not settings.webhook_url:
-        app.run_polling(allowed_updates=Update.ALL_TYPES, error_callback=QuietNetworkErrors())
+        # Not run_polling: it has no error callback, and PTB's default logs a traceback per failed poll.
+        asyncio.run(serve_until_signalled(app))
         return
     if settings.webhook_secret is None:
         raise WebhookConfigError("DOPE_WEBHOOK_SECRET must be set in webhook mode (A-Z a-z 0-9 _ -, up to 256)")
@@ -74,6 +77,18 @@ def run(app: Application, settings: Settings) -> None:  # type: ignore[type-arg]
         webhook_url=settings.webhook_url, secret_token=settings.webhook_secret.get_secret_value(),
         allowed_updates=Update.ALL_TYPES,
     )
+
+
+async def serve_until_signalled(app: Application, **options: Any) -> None:  # type: ignore[type-arg]
+    """Poll (or `running`'s other options) until SIGINT or SIGTERM, then drain and return."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with running(app, **options):
+        await stop.wait()
+        logger.info("stopping: no new updates; finishing the ones in flight")
+    logger.info("stopped")
 
 
 @asynccontextmanager

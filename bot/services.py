@@ -14,6 +14,7 @@ from typing import Any
 from telegram.ext import Application, ContextTypes
 
 from bot.coalesce import EditCoalescer
+from bot.journal import SentJournal
 from bot.lanes import UserLanes
 from votes.registry import ModelRegistry
 from votes.store import VoteStore
@@ -42,6 +43,7 @@ class Services:
     photo_file_ids: dict[int, str] = field(default_factory=dict)
     lanes: UserLanes = field(default_factory=UserLanes)  # one search at a time per user, FIFO
     edits: EditCoalescer = field(default_factory=lambda: EditCoalescer(delay=EDIT_DELAY_SECONDS))
+    journal: SentJournal | None = None  # replies already sent, per update (bot/journal.py)
     seen_albums: OrderedDict[str, None] = field(default_factory=OrderedDict)
     rng: random.Random = field(default_factory=random.Random)
     # Model lifecycle (bot/lifecycle.py): hot reloads, the registry, the champion's variant.

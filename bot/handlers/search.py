@@ -94,12 +94,14 @@ async def search_and_reply(context: ContextTypes.DEFAULT_TYPE, svc: Services, me
                            user_id: int, file_id: str, update_id: int) -> None:
     """Download, search, send the album, record, send the keyboard (one chat action meanwhile)."""
     chat_id = message.chat_id
+    journal = svc.journal
+    if journal is not None and journal.has(update_id, "keyboard"):
+        return  # a replay of an update fully answered just before a crash
     done = await svc.store.query_for_update(update_id)
     if done is not None:  # a replay: the album went out before the crash; only the keyboard may be missing
         _, named, shown_ids = done
         rows = [(shown_id, rank, None) for rank, shown_id in enumerate(shown_ids, start=1)]
-        await context.bot.send_message(chat_id, captions.vote_prompt(named, len(rows)),
-                                       reply_markup=vote_keyboard(rows))
+        await send_keyboard(context, svc, chat_id, update_id, captions.vote_prompt(named, len(rows)), rows)
         return
     await show_chat_action(context.bot, chat_id, ChatAction.UPLOAD_PHOTO)
     data = await download(context, message, file_id, svc.settings.max_download_bytes)
@@ -115,7 +117,10 @@ async def search_and_reply(context: ContextTypes.DEFAULT_TYPE, svc: Services, me
     if not matches:
         await message.reply_text(captions.NO_MATCHES)
         return
-    await send_item_photos(context.bot, chat_id, svc, [(m.item, captions.match_caption(m)) for m in matches])
+    if journal is None or not journal.has(update_id, "album"):  # a replay may find it sent already
+        await send_item_photos(context.bot, chat_id, svc, [(m.item, captions.match_caption(m)) for m in matches])
+        if journal is not None:
+            journal.mark(update_id, "album")
     # Recorded only now that the album is out: a crash before this leaves no orphan rows.
     _, shown_ids = await svc.store.record_query(
         user_id, found.variant, found.embedder, [(int(m.item.id or 0), m.distance) for m in matches],
@@ -124,9 +129,16 @@ async def search_and_reply(context: ContextTypes.DEFAULT_TYPE, svc: Services, me
         update_id=update_id,
     )
     rows = [(shown_id, m.rank, None) for shown_id, m in zip(shown_ids, matches)]
-    await context.bot.send_message(chat_id, captions.vote_prompt(shown_as(found.variant, found.interleaving),
-                                                                 len(matches)),
-                                   reply_markup=vote_keyboard(rows))
+    await send_keyboard(context, svc, chat_id, update_id,
+                        captions.vote_prompt(shown_as(found.variant, found.interleaving), len(matches)), rows)
+
+
+async def send_keyboard(context: ContextTypes.DEFAULT_TYPE, svc: Services, chat_id: int, update_id: int,
+                        text: str, rows: list[tuple[int, int, int | None]]) -> None:
+    """The vote keyboard; journaled the moment it went out."""
+    await context.bot.send_message(chat_id, text, reply_markup=vote_keyboard(rows))
+    if svc.journal is not None:
+        svc.journal.mark(update_id, "keyboard")
 
 
 def shown_as(variant: str, interleaving: object | None) -> str:

@@ -118,3 +118,25 @@ async def test_shutdown_drains_a_search_in_flight(emu: BotApiEmulator, settings:
     replies = await alice.wait_for_messages(TOP_K + 1, timeout=0.1)
     assert keyboard(replies[-1])
     assert (await UpdateInbox(store).counts())["pending"] == 0
+
+
+async def test_a_replay_skips_replies_the_journal_says_went_out(emu: BotApiEmulator, settings: Settings,
+                                                                engine: Engine, store: VoteStore) -> None:
+    """Killed between sending the album and recording the search (601), or after the keyboard but
+    before the update was marked done (602): the replay sends no second album or keyboard."""
+    alice = emu.user(1001, first_name="Alice")
+    inbox = UpdateInbox(store)
+    for update_id, seed in ((601, 1), (602, 2)):
+        update = await photo_update(alice, update_id, seed)
+        assert await inbox.add(update_id, json.dumps(update))
+    Path(store.path).with_suffix(".sent").write_text("601 album\n602 album\n602 keyboard\n")
+    app = build_application(settings, engine=engine, vote_store=store)
+    async with running(app, timeout=5):
+        [board] = await alice.wait_for_messages(1, timeout=30)
+        for _ in range(100):
+            if (await inbox.counts())["done"] == 2:
+                break
+            await asyncio.sleep(0.05)
+    assert keyboard(board) and not [m for m in alice.messages if "photo" in m]
+    assert (await store.table_counts())["queries"] == 1  # 601 recorded now; 602 had been answered
+    assert await inbox.counts() == {"pending": 0, "done": 2, "failed": 0}
