@@ -46,7 +46,7 @@ class ConfigError(RuntimeError):
 
 
 def build_application(settings: Settings, *, engine: Engine | None = None,
-                      vote_store: VoteStore | None = None) -> Application:  # type: ignore[type-arg]
+                      vote_store: VoteStore | None = None) -> Application:
     """The bot, configured from `settings`; inject `engine`/`vote_store` to share or reuse them."""
     if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put it in .env")
@@ -68,7 +68,7 @@ def build_application(settings: Settings, *, engine: Engine | None = None,
     return application
 
 
-def _add_handlers(app: Application) -> None:  # type: ignore[type-arg]
+def _add_handlers(app: Application) -> None:
     """One group; inside it the first matching handler wins, so the ORDER below matters."""
     messages = filters.UpdateType.MESSAGE  # edited messages are ignored
     # 1. Commands.
@@ -98,7 +98,7 @@ def _add_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(TypeHandler(Update, mark_done), group=DONE_GROUP)
 
 
-async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+async def _post_init(app: Application) -> None:
     """Create (or adopt injected) services, then publish the command menu."""
     settings: Settings = app.bot_data[SETTINGS_KEY]
     engine, store = app.bot_data[_INJECTED_KEY]
@@ -136,7 +136,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     logger.info("bot ready: variants %s, votes in %s", engine.variants(), store.path)
 
 
-async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+async def _post_shutdown(app: Application) -> None:
     """Close what post_init created (injected services belong to the caller)."""
     health = app.bot_data.pop(_HEALTH_KEY, None)
     if isinstance(health, HealthServer):

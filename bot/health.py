@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 class HealthServer:
     """Serves /healthz about one Application."""
 
-    def __init__(self, app: Application, host: str, port: int) -> None:  # type: ignore[type-arg]
+    def __init__(self, app: Application, host: str, port: int) -> None:
         self.app = app
         self.host = host
         self.port = port

@@ -87,7 +87,7 @@ async def watch_models(context: ContextTypes.DEFAULT_TYPE) -> None:
         await reload_models(svc, "files changed")
 
 
-def start_watching(app: Application, svc: Services) -> None:  # type: ignore[type-arg]
+def start_watching(app: Application, svc: Services) -> None:
     """Poll models/ and indexes/ every reload_poll_seconds (off at 0 or without a JobQueue)."""
     seconds = svc.settings.reload_poll_seconds
     if seconds > 0 and app.job_queue is not None:

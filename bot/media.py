@@ -27,7 +27,7 @@ async def send_item_photos(bot: Bot, chat_id: int, svc: Services,
         # A file_id can go stale (another bot token, a reset server): upload those items again.
         logger.warning("cached photo file_ids refused (%s); uploading again", error)
         for item_id in cached:
-            svc.photo_file_ids.pop(item_id, None)  # type: ignore[arg-type]
+            svc.photo_file_ids.pop(item_id, None)
         return await _send(bot, chat_id, svc, entries, use_cache=False)
 
 
@@ -35,8 +35,11 @@ async def _send(bot: Bot, chat_id: int, svc: Services, entries: Sequence[tuple[I
                 *, use_cache: bool) -> list[Message]:
     sources: list[str | bytes] = []
     for item, _ in entries:
-        cached = svc.photo_file_ids.get(item.id) if use_cache else None  # type: ignore[arg-type]
-        sources.append(cached or await asyncio.to_thread(_read, svc.engine.catalog.resolve_image(item)))
+        cached = svc.photo_file_ids.get(item.id) if use_cache and item.id is not None else None
+        if cached is not None:
+            sources.append(cached)
+        else:
+            sources.append(await asyncio.to_thread(_read, svc.engine.catalog.resolve_image(item)))
     if len(entries) == 1:
         messages = [await bot.send_photo(chat_id, sources[0], caption=entries[0][1])]
     else:

@@ -61,7 +61,7 @@ async def retrain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         logger.exception("scheduled retraining failed; the served models are unchanged")
 
 
-def start_retraining(app: Application, svc: Services) -> None:  # type: ignore[type-arg]
+def start_retraining(app: Application, svc: Services) -> None:
     """Schedule retraining every retrain_interval_hours (0 = off, the default)."""
     hours = svc.settings.retrain_interval_hours
     if hours > 0 and app.job_queue is not None:

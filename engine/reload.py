@@ -70,7 +70,7 @@ class ModelReloader:
     # --- change detection (cheap: stat calls only) ---------------------------------------------
     def artefacts(self, name: str) -> list[Path]:
         """Every file the embedder `name` is served from."""
-        files = [Variant(name, metric).index_path(self.settings.indexes_dir)  # type: ignore[arg-type]
+        files = [Variant(name, metric).index_path(self.settings.indexes_dir)
                  for metric in self.settings.metrics]
         if name.startswith(FINETUNED_PREFIX):
             files.insert(0, self.settings.models_dir / f"{name[len(FINETUNED_PREFIX):]}.pt")
@@ -169,7 +169,7 @@ class ModelReloader:
         expect = index_provenance(embedder.describe(), catalog.catalog_id, catalog.revision)
         found: dict[str, VariantIndex] = {}
         for metric in settings.metrics:
-            variant = Variant(name, metric)  # type: ignore[arg-type]
+            variant = Variant(name, metric)
             path = variant.index_path(settings.indexes_dir)
             if path.exists():
                 found[str(variant)] = load_index(path, expect=expect | {"metric": metric})

@@ -222,7 +222,7 @@ def load_variant_indexes(
     expect = index_provenance(embedder.describe(), catalog.catalog_id, catalog.revision)
     found: dict[str, SearchIndex] = {}
     for metric in metrics:
-        variant = Variant(embedder.name, metric)  # type: ignore[arg-type]
+        variant = Variant(embedder.name, metric)
         try:
             index = backend.open(variant, expect=expect | {"metric": metric})
         except IndexCorruptError:

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MetricName = Literal["l2", "l1", "hamming", "cosine"]
+ALL_METRICS: tuple[MetricName, ...] = ("l2", "l1", "hamming", "cosine")
 
 
 class Settings(BaseSettings):
@@ -29,7 +30,7 @@ class Settings(BaseSettings):
         default_factory=lambda: ["efficientnet-lite0"],
         description="Embedders the engine loads and build_index.py indexes.",
     )
-    metrics: Annotated[list[MetricName], NoDecode] = Field(default_factory=lambda: ["l2", "l1", "hamming", "cosine"])
+    metrics: Annotated[list[MetricName], NoDecode] = Field(default_factory=lambda: list(ALL_METRICS))
     weights_dir: Path | None = Field(
         None, description="Folder with pretrained checkpoints (default: torch hub cache)."
     )

@@ -110,7 +110,7 @@ def plan_rows(catalog: CatalogStore, embedder: Embedder, device: str, args: argp
     return rows
 
 
-def measure(label: str, device: str, work, baseline: float | None) -> Row:  # type: ignore[no-untyped-def]
+def measure(label: str, device: str, work, baseline: float | None) -> Row:
     if device == "cuda":
         torch.cuda.synchronize()
     started = time.perf_counter()

@@ -81,7 +81,7 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
     return round(recall_at_k(found, truth), 4)
 
 
-def time_search(index, queries: np.ndarray, k: int) -> tuple[float, np.ndarray]:  # type: ignore[no-untyped-def]
+def time_search(index, queries: np.ndarray, k: int) -> tuple[float, np.ndarray]:
     started = time.perf_counter()
     _, distances = index.search(queries, k)
     return len(queries) / (time.perf_counter() - started), distances

@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             run = embed(catalog, embedder, settings, args)
             provenance = index_provenance(embedder.describe(), catalog.catalog_id, catalog.revision)
             metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-            seconds = build_all(name, metrics, run.ids, run.features, backend,  # type: ignore[arg-type]
+            seconds = build_all(name, metrics, run.ids, run.features, backend,
                                 provenance, rebuild=args.rebuild)
             report[name] = {
                 "items": int(len(run.ids)), "embedded_now": run.embedded_now, "failed": len(run.failed),

@@ -103,7 +103,7 @@ def evaluate(catalog: CatalogStore, settings: Settings, args: argparse.Namespace
         g_feat = features[[position[int(i.id or 0)] for i in gallery]]
         q_feat = features[[position[int(i.id or 0)] for i in queries]]
         for metric in [m.strip() for m in args.metrics.split(",") if m.strip()]:
-            scores = score_variant(f"{label}/{metric}", g_feat, g_labels, q_feat, q_labels, metric,  # type: ignore[arg-type]
+            scores = score_variant(f"{label}/{metric}", g_feat, g_labels, q_feat, q_labels, metric,
                                    k=args.k, exclude=exclude, gallery_attributes=g_attr,
                                    query_attributes=q_attr, use_ann=not args.no_ann)
             logger.info("%s: NN %.3f, P@%d %.3f, ANN recall %s", scores.variant, scores.nn_accuracy, scores.k,

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         with CatalogStore(settings.catalog_path, create=False) as catalog:
             outcome = retrain_from_votes(
                 catalog, paths, name=name, base=args.base, input_size=args.input_size,
-                metrics=tuple(m.strip() for m in args.metrics.split(",") if m.strip()),  # type: ignore[arg-type]
+                metrics=tuple(m.strip() for m in args.metrics.split(",") if m.strip()),
                 device=args.device, config=config, min_votes=args.min_votes, holdout=args.holdout,
                 tastes=read_tastes(args.tastes or tastes_path(votes)), k=args.k, progress=not args.quiet)
     except NotEnoughVotes as exc:

@@ -6,11 +6,13 @@ body (where uploads are file parts). Form values are strings, so objects (``repl
 """
 from __future__ import annotations
 
+import builtins
+
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from bot.emulator.limits import bad_request
 
@@ -31,19 +33,19 @@ class Params:
         self.values = values
         self.uploads = uploads
 
-    def __contains__(self, name: str) -> bool:
+    def __contains__(self, name: builtins.str) -> bool:
         return name in self.values or name in self.uploads
 
-    def str(self, name: str, default: str | None = None) -> str | None:
+    def str(self, name: builtins.str, default: builtins.str | None = None) -> builtins.str | None:
         value = self.values.get(name, default)
         return value if value is None or isinstance(value, str) else json.dumps(value)
 
-    def required(self, name: str) -> Any:
+    def required(self, name: builtins.str) -> Any:
         if name not in self.values:
             raise bad_request(f"{name} is empty" if name != "chat_id" else "chat_id is empty")
         return self.values[name]
 
-    def int(self, name: str, default: int | None = None) -> int | None:
+    def int(self, name: builtins.str, default: builtins.int | None = None) -> builtins.int | None:
         value = self.values.get(name)
         if value is None or value == "":
             return default
@@ -52,7 +54,7 @@ class Params:
         except (TypeError, ValueError):
             raise bad_request(f"invalid {name} specified") from None
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool = False) -> builtins.bool:
         value = self.values.get(name)
         if value is None:
             return default
@@ -60,7 +62,7 @@ class Params:
             return value
         return str(value).lower() in ("true", "1")
 
-    def json(self, name: str, default: Any = None) -> Any:
+    def json(self, name: builtins.str, default: Any = None) -> Any:
         value = self.values.get(name)
         if value is None or value == "":
             return default
@@ -71,7 +73,7 @@ class Params:
         except json.JSONDecodeError:
             raise bad_request(f"can't parse {name} JSON object") from None
 
-    def upload(self, name: str) -> Upload | None:
+    def upload(self, name: builtins.str) -> Upload | None:
         return self.uploads.get(name)
 
 
@@ -96,8 +98,8 @@ async def read_params(request: web.Request) -> Params:
 async def _read_multipart(request: web.Request, values: dict[str, Any], uploads: dict[str, Upload]) -> None:
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
-        if part.name is None:
-            continue
+        if not isinstance(part, BodyPartReader) or part.name is None:
+            continue  # a nested multipart is not something the Bot API sends
         data = await part.read(decode=True)
         if part.filename is not None:
             uploads[part.name] = Upload(bytes(data), part.filename, part.headers.get("Content-Type"))

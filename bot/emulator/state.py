@@ -140,7 +140,8 @@ class EmulatorState:
     def add_message(self, chat_id: int, sender: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
         """Append a message (user's or bot's) and return its Bot API dict."""
         record = self.chat(chat_id)
-        message = {"message_id": record.next_message_id, "from": sender, "chat": record.chat, "date": now()}
+        message: dict[str, Any] = {"message_id": record.next_message_id, "from": sender, "chat": record.chat,
+                                   "date": now()}
         message.update(content)
         record.next_message_id += 1
         record.messages.append(message)
@@ -215,7 +216,7 @@ class EmulatorState:
     def new_callback_query(self, user: dict[str, Any], message: dict[str, Any], data: str) -> dict[str, Any]:
         """Create a CallbackQuery for a button press; chat_instance is stable per chat."""
         chat_id = message["chat"]["id"]
-        query = {
+        query: dict[str, Any] = {
             "id": str(secrets.randbits(60)), "from": user, "message": copy.deepcopy(message),
             "chat_instance": str((chat_id * 2654435761) % (2 ** 62)), "data": data,
         }

@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from bot.emulator.limits import ApiError
 
@@ -130,6 +130,8 @@ async def _read_form(request: web.Request) -> tuple[dict[str, str], list[bytes]]
     photos: list[bytes] = []
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            continue
         data = await part.read(decode=True)
         if part.name == "photo" and part.filename is not None:
             photos.append(bytes(data))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 
 from telegram import Message, Update
 from telegram.constants import ChatAction
@@ -34,7 +35,7 @@ class ImageDocument(filters.MessageFilter):
 
     def filter(self, message: Message) -> bool:
         mime = message.document.mime_type if message.document else None
-        return bool(mime) and mime.strip().lower() in IMAGE_MIME_TYPES  # type: ignore[union-attr]
+        return bool(mime) and mime.strip().lower() in IMAGE_MIME_TYPES
 
 
 async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -134,7 +135,7 @@ async def search_and_reply(context: ContextTypes.DEFAULT_TYPE, svc: Services, me
 
 
 async def send_keyboard(context: ContextTypes.DEFAULT_TYPE, svc: Services, chat_id: int, update_id: int,
-                        text: str, rows: list[tuple[int, int, int | None]]) -> None:
+                        text: str, rows: Sequence[tuple[int, int, int | None]]) -> None:
     """The vote keyboard; journaled the moment it went out."""
     await context.bot.send_message(chat_id, text, reply_markup=vote_keyboard(rows))
     if svc.journal is not None:

@@ -81,7 +81,7 @@ async def refuse(query: CallbackQuery, error: Exception) -> None:
 async def edit_markup(query: CallbackQuery, markup: object) -> None:
     """Edit the keyboard; "not modified" (a double press racing itself) is harmless."""
     try:
-        await query.edit_message_reply_markup(markup)  # type: ignore[arg-type]
+        await query.edit_message_reply_markup(markup)
     except BadRequest as error:
         if "not modified" not in str(error).lower():
             raise

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from engine.catalog.store import Item
@@ -63,7 +63,7 @@ def read_csv(
         raise CatalogError(f"{csv_path} is not a readable UTF-8 CSV file: {exc}") from exc
 
 
-def _check_header(csv_path: Path, fieldnames: list[str] | None) -> list[str]:
+def _check_header(csv_path: Path, fieldnames: Sequence[str] | None) -> list[str]:
     if not fieldnames:
         raise CatalogError(f"{csv_path} is empty; expected a header row like 'path,title,category'")
     columns = [name.strip().lower() for name in fieldnames]

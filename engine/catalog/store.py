@@ -207,7 +207,7 @@ def _from_row(row: sqlite3.Row) -> Item:
         title=row["title"],
         category=row["category"],
         attributes=json.loads(row["attributes"]),
-        bbox=tuple(bbox) if bbox else None,  # type: ignore[arg-type]
+        bbox=tuple(bbox) if bbox else None,
         url=row["url"],
         price=row["price"],
         split=row["split"],

@@ -128,7 +128,7 @@ def _background(rng: np.random.Generator, main: RGB) -> tuple[RGB, RGB]:
     tint = rng.uniform(-8, 8, size=3)
     top = np.clip(level + tint, 0, 255)
     bottom = np.clip(top - rng.uniform(0, 25), 0, 255)
-    return (tuple(int(c) for c in top), tuple(int(c) for c in bottom))  # type: ignore[return-value]
+    return (tuple(int(c) for c in top), tuple(int(c) for c in bottom))
 
 
 def render_spec(spec: SyntheticSpec) -> tuple[Image.Image, tuple[float, float, float, float]]:
@@ -194,7 +194,7 @@ def _draw_masks(spec: SyntheticSpec) -> tuple[Image.Image, Image.Image]:
         if kind == "poly":
             draw_mask.polygon([to_px(*p) for p in data], fill=255)  # type: ignore[misc]
         elif kind in ("ellipse", "cut"):
-            x1, y1, x2, y2 = data  # type: ignore[misc]
+            x1, y1, x2, y2 = data
             draw_mask.ellipse([to_px(x1, y1), to_px(x2, y2)], fill=255 if kind == "ellipse" else 0)
         elif kind == "line":
             line_width = max(1, round(spec.size / 112) * SUPERSAMPLE)

@@ -18,7 +18,7 @@ def check_metric(metric: str) -> Metric:
 
     if metric not in METRICS:
         raise UnknownNameError(f"Unknown metric {metric!r}; available: {', '.join(METRICS)}")
-    return metric  # type: ignore[return-value]
+    return metric
 
 
 def as_matrix(vectors: np.ndarray, dim: int | None = None) -> np.ndarray:

@@ -169,7 +169,7 @@ def assemble_batch(raw: RawBatch, size: int, device: torch.device,
     for position, image in zip(on_device, decoded):
         sample = samples[position]
         if image is None:  # nvjpeg refused it: PIL decides (and reports a real error if any)
-            samples[position] = pil_sample(sample.item_id, bytes(sample.jpeg.numpy()), sample.bbox,  # type: ignore[union-attr]
+            samples[position] = pil_sample(sample.item_id, bytes(sample.jpeg.numpy()), sample.bbox,
                                            preprocess, max_pixels)
             continue
         pixels[position] = letterbox_tensor(crop_tensor(image, sample.bbox), size)
