@@ -37,9 +37,11 @@ REQUEST_BYTES = 16 * 2**20  # vectors per insert/query request (server default l
 META_MAX_CHARS = 65_535
 ID_QUERY_CHUNK = 256
 # Milvus Lite scans rows not yet sealed into an indexed segment by brute force, with a
-# (queries × rows × dim) temporary: a small write buffer and a few queries per request bound it.
+# (queries × rows × dim) temporary for a batch: a small write buffer and one query per request
+# keep it bounded (and were faster there: scripts/bench_scale.py). A server gets batches.
 LITE_MEMTABLE_BYTES = 32 * 2**20
-QUERIES_PER_REQUEST = 16
+LITE_QUERIES_PER_REQUEST = 1
+SERVER_QUERIES_PER_REQUEST = 64
 
 
 def collection_name(variant: Variant) -> str:
@@ -66,9 +68,10 @@ class MilvusIndex:
     """One variant's index in a Milvus collection; same surface as VariantIndex."""
 
     def __init__(self, client: MilvusClient, name: str, metric: Metric, dim: int, params: HnswParams,
-                 center: np.ndarray | None, meta: dict[str, Any]) -> None:
+                 center: np.ndarray | None, meta: dict[str, Any], *, queries_per_request: int = 1) -> None:
         self.client, self.name, self.metric, self.dim = client, name, check_metric(metric), dim
         self.params, self.center, self.meta = params, center, meta
+        self.queries_per_request = max(1, queries_per_request)
         # The live ids, kept here: Milvus Lite checks an `id in [...]` filter or an upsert against
         # every row (memory ∝ rows × ids asked), so membership is answered locally instead.
         self._ids: set[int] = self._read_ids()
@@ -76,7 +79,7 @@ class MilvusIndex:
     # --- construction -----------------------------------------------------------------------
     @classmethod
     def create(cls, client: MilvusClient, name: str, vectors: np.ndarray, ids: np.ndarray, metric: Metric,
-               params: HnswParams, meta: dict[str, Any]) -> MilvusIndex:
+               params: HnswParams, meta: dict[str, Any], *, queries_per_request: int = 1) -> MilvusIndex:
         """A fresh collection (replacing any old one) holding `vectors` under `ids`."""
         matrix = as_matrix(vectors)
         center = matrix.mean(axis=0) if metric == "hamming" and len(matrix) else None
@@ -86,13 +89,14 @@ class MilvusIndex:
         _create_collection(client, name, matrix.shape[1], MILVUS_METRIC[metric],
                            {"M": params.M, "efConstruction": params.ef_construction}, "HNSW")
         _create_collection(client, f"{name}__meta", matrix.shape[1], "L2", {}, "FLAT", with_meta=True)
-        index = cls(client, name, metric, matrix.shape[1], params, center, dict(meta))
+        index = cls(client, name, metric, matrix.shape[1], params, center, dict(meta),
+                    queries_per_request=queries_per_request)
         index.add(matrix, ids)
         index.save_meta()
         return index
 
     @classmethod
-    def open(cls, client: MilvusClient, name: str, params: HnswParams) -> MilvusIndex:
+    def open(cls, client: MilvusClient, name: str, params: HnswParams, *, queries_per_request: int = 1) -> MilvusIndex:
         for collection in (name, f"{name}__meta"):  # a new process finds collections released
             client.load_collection(collection)
         rows = client.query(f"{name}__meta", ids=[0], output_fields=["meta", "center"])
@@ -101,7 +105,8 @@ class MilvusIndex:
         try:
             record = json.loads(rows[0]["meta"])
             center = np.asarray(rows[0]["center"], np.float32) if record["has_center"] else None
-            return cls(client, name, record["metric"], int(record["dim"]), params, center, record["meta"])
+            return cls(client, name, record["metric"], int(record["dim"]), params, center, record["meta"],
+                       queries_per_request=queries_per_request)
         except (KeyError, ValueError, TypeError) as exc:
             raise IndexCorruptError(f"Milvus collection {name} has a damaged provenance record") from exc
 
@@ -173,9 +178,9 @@ class MilvusIndex:
         rerank = self.metric == "l1"
         limit = min(len(self), MAX_LIMIT, max(self.params.rerank_candidates, 4 * k) if rerank else k)
         hits: list = []
-        for start in range(0, len(stored), QUERIES_PER_REQUEST):
+        for start in range(0, len(stored), self.queries_per_request):
             hits += self.client.search(
-                self.name, data=stored[start : start + QUERIES_PER_REQUEST].tolist(), limit=limit,
+                self.name, data=stored[start : start + self.queries_per_request].tolist(), limit=limit,
                 output_fields=["vector"] if rerank else [],
                 search_params={"metric_type": MILVUS_METRIC[self.metric], "params": {"ef": max(self.params.ef, limit)}},
             )
@@ -240,6 +245,7 @@ class MilvusBackend:
     def __init__(self, uri: str, params: HnswParams | None = None, *, token: str = "") -> None:
         self.uri, self.params = uri, params or HnswParams()
         self.client = open_client(uri, token)
+        self.queries_per_request = SERVER_QUERIES_PER_REQUEST if "://" in uri else LITE_QUERIES_PER_REQUEST
 
     def where(self, variant: Variant | None = None) -> str:
         return f"milvus {self.uri}" + (f" collection {collection_name(variant)}" if variant else "")
@@ -249,14 +255,15 @@ class MilvusBackend:
         if not self.client.has_collection(name):
             return None
         try:
-            index = MilvusIndex.open(self.client, name, self.params)
+            index = MilvusIndex.open(self.client, name, self.params, queries_per_request=self.queries_per_request)
         except MilvusException as exc:
             raise IndexCorruptError(f"{self.where(variant)} cannot be read: {exc}") from exc
         check_index(index, expect, self.where(variant))
         return index
 
     def create(self, variant: Variant, vectors: np.ndarray, ids: np.ndarray, meta: dict[str, Any]) -> MilvusIndex:
-        return MilvusIndex.create(self.client, collection_name(variant), vectors, ids, variant.metric, self.params, meta)
+        return MilvusIndex.create(self.client, collection_name(variant), vectors, ids, variant.metric, self.params, meta,
+                                  queries_per_request=self.queries_per_request)
 
     def save(self, variant: Variant, index: Any) -> None:
         """Vectors are written as they are added; this records the provenance."""
