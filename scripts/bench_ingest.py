@@ -92,11 +92,9 @@ def plan_rows(catalog: CatalogStore, embedder: Embedder, device: str, args: argp
               baseline: float) -> list[Row]:
     """The engine with the device's plan: fp32, then bf16 + channels_last where the CPU has it."""
     plan = plan_for(device)
-    threads = torch.get_num_threads()
-    plan.apply()
     rows = []
     modes = [False, True] if device == "cpu" and cpu_has_bf16() else [False]
-    try:
+    with plan.applied():
         for bf16 in modes:
             embedder.use_cpu_bf16(bf16)
             embedder.embed_batch(torch.zeros((2, 3, embedder.input_size, embedder.input_size), dtype=torch.uint8))
@@ -104,9 +102,7 @@ def plan_rows(catalog: CatalogStore, embedder: Embedder, device: str, args: argp
                      + (", bf16 + channels_last" if bf16 else ", fp32"))
             rows.append(measure(label, device, lambda: engine_path(
                 catalog, embedder, "pil", plan.batch_size, plan.num_workers), baseline))
-    finally:
-        embedder.use_cpu_bf16(False)
-        torch.set_num_threads(threads)
+    embedder.use_cpu_bf16(False)
     return rows
 
 

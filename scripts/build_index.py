@@ -69,13 +69,13 @@ def embed(catalog: CatalogStore, embedder: Embedder, settings: Settings, args: a
     """Catalog → cached embeddings, here (DataLoader workers) or on Ray Data (--ray)."""
     plan = plan_for(embedder.device)
     if args.ray is None:
-        plan.apply()  # torch threads sized so decode workers do not starve the model
-        return embed_catalog(
-            catalog, embedder, settings.embeddings_dir, batch_size=args.batch_size or plan.batch_size,
-            num_workers=plan.num_workers if args.workers is None else args.workers,
-            max_pixels=settings.max_image_pixels, progress=not args.quiet, decoder=args.decoder,
-            shard_size=args.shard_size,
-        )
+        with plan.applied():  # torch threads sized so decode workers do not starve the model
+            return embed_catalog(
+                catalog, embedder, settings.embeddings_dir, batch_size=args.batch_size or plan.batch_size,
+                num_workers=plan.num_workers if args.workers is None else args.workers,
+                max_pixels=settings.max_image_pixels, progress=not args.quiet, decoder=args.decoder,
+                shard_size=args.shard_size,
+            )
     from engine.ingest.distributed import EmbedderSpec, embed_catalog_ray
 
     def text(path: Path | None) -> str | None:

@@ -8,6 +8,8 @@ gives the model every core but the decoders' share, and small batches that stay 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,16 @@ class IngestPlan:
     def apply(self) -> None:
         """Set torch's intra-op threads for this process (the model's threads)."""
         torch.set_num_threads(self.torch_threads)
+
+    @contextmanager
+    def applied(self) -> Iterator[None]:
+        """`apply` for the `with` body, then torch's previous thread count again."""
+        before = torch.get_num_threads()
+        self.apply()
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:

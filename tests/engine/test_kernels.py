@@ -38,3 +38,4 @@ def test_k_beyond_n_and_empty_inputs() -> None:
     assert rows.shape == (1, 4) and dists[0, 0] == 0 and rows[0, 0] == 0
     assert knn_hamming(codes[:1], codes[:0], 3)[0].shape == (1, 0)
     assert knn_l1(np.ones((2, 3), np.float32), np.zeros((0, 3), np.float32), 3)[1].shape == (2, 0)
+
