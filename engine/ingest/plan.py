@@ -3,7 +3,8 @@
 On a GPU the model is fast and the CPU only decodes: big batches, a worker per spare core. On a
 CPU the model and the decoders share the same few cores, and oversubscribing them (torch's
 OpenMP threads + worker processes > cores) makes OpenMP threads wait on each other: the plan
-gives the model every core but the decoders' share, and small batches that stay in cache.
+gives the model every core but the decoders' share (none on 2 cores: decode inline), and small
+batches that stay in cache.
 """
 from __future__ import annotations
 
@@ -56,6 +57,8 @@ def plan_for(device: torch.device | str, cores: int | None = None, *, bf16: bool
     cores = cores or os.cpu_count() or 1
     if torch.device(device).type == "cuda":
         return IngestPlan(batch_size=64, num_workers=max(1, cores - 1), torch_threads=1, cpu_bf16=False)
-    workers = 1 if cores <= 4 else max(1, cores // 4)  # decoding costs a fraction of the model's time
+    # Decoding costs a fraction of the model's time. On ≤ 2 cores a worker process only takes
+    # cycles from the model's threads: decoding inline was fastest (docs/PERFORMANCE.md §9).
+    workers = 0 if cores <= 2 else (1 if cores <= 4 else cores // 4)
     return IngestPlan(batch_size=16, num_workers=workers, torch_threads=max(1, cores),
                       cpu_bf16=cpu_has_bf16() if bf16 is None else bf16)
