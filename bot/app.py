@@ -81,6 +81,7 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("forget", account.forget))
     app.add_handler(CommandHandler("reload", admin.reload))  # admins only (settings.admin_ids)
     app.add_handler(CommandHandler("models", admin.models))  # admins only
+    app.add_handler(CommandHandler("retrain", admin.retrain))  # admins only
     # 2. Searchable images: photos, and JPEG/PNG/WebP sent as files (before the document fallback).
     app.add_handler(MessageHandler(messages & (filters.PHOTO | search.ImageDocument()), search.photo))
     # 3. Buttons, routed by their callback prefix (each handler validates the full data).

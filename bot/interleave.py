@@ -82,11 +82,8 @@ async def find_matches(svc: Services, user_id: int, image: ImageInput, variant: 
 async def personal_of(svc: Services, user_id: int, variant: str) -> Personal | None:
     """This user's adapter, if a served model has one and they voted enough (bot/personal.py)."""
     votes = await svc.store.search_vote_count(user_id)
-    if votes < svc.settings.personal_min_votes:
-        return None
-    models = [Variant.parse(variant).embedder, await svc.registry.champion(), await svc.registry.challenger()]
-    return await personal_for(svc.engine, svc.adapters, svc.settings.models_dir, user_id,
-                              [m for m in models if m], votes, svc.settings.personal_min_votes)
+    return await personal_for(svc.engine, svc.adapters, svc.settings.models_dir, user_id, votes,
+                              svc.settings.personal_min_votes)
 
 
 async def personal_matches(svc: Services, image: ImageInput, personal: Personal) -> Found:

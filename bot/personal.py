@@ -1,10 +1,11 @@
 """Personal results served live: a user's own adapter re-ranks the base index's candidates.
 
 Measured choice (scripts/bench_personal.py): re-ranking `personal_candidates` candidates of the
-base embedder's l2 index in the user's space, rather than one index per adapter. A user gets it
-when a served projection model (their variant's, else the champion, else the challenger) has an
-adapter for them in models/<name>.adapters.npz and they have cast `personal_min_votes` search
-votes. Adapters files are re-read when they change (retraining, /forget).
+base embedder's l2 index in the user's space, rather than one index per adapter. Adapters are
+judged per user, apart from the champion/challenger comparison of the shared models: a user gets
+the newest adapters file (models/*.adapters.npz, written by retraining) that has their adapter
+and whose base embedder is served, once they have cast `personal_min_votes` search votes.
+Files are re-read when they change (retraining, /forget).
 """
 from __future__ import annotations
 
@@ -15,15 +16,16 @@ from pathlib import Path
 import numpy as np
 
 from engine.embedders.registry import FINETUNED_PREFIX
-from engine.feedback.personal import UserAdapters, adapters_path
+from engine.feedback.personal import UserAdapters
 from engine.search import Engine
 
 Stamp = tuple[int, int]
+SUFFIX = ".adapters.npz"
 
 
 @dataclass(frozen=True)
 class Personal:
-    """Who gets which adapter: the model it came with and the base variant it re-ranks."""
+    """Which adapter a user gets: the retrained model it came with and the base variant it re-ranks."""
 
     model: str
     base_variant: str
@@ -37,37 +39,41 @@ class AdapterCache:
 
     loaded: dict[Path, tuple[Stamp, UserAdapters]] = field(default_factory=dict)
 
-    async def get(self, path: Path) -> UserAdapters | None:
+    async def newest_first(self, models_dir: Path) -> list[tuple[Path, UserAdapters]]:
+        files = await asyncio.to_thread(_adapter_files, models_dir)
+        found = []
+        for path, stamp in files:
+            cached = self.loaded.get(path)
+            if cached is None or cached[0] != stamp:
+                cached = (stamp, await asyncio.to_thread(UserAdapters.load, path))
+                self.loaded[path] = cached
+            found.append((path, cached[1]))
+        return found
+
+
+def _adapter_files(models_dir: Path) -> list[tuple[Path, Stamp]]:
+    """(path, (size, mtime_ns)) of every adapters file, newest first."""
+    if not models_dir.is_dir():
+        return []
+    files = []
+    for path in models_dir.glob(f"*{SUFFIX}"):
         try:
             info = path.stat()
-        except FileNotFoundError:
-            self.loaded.pop(path, None)
-            return None
-        stamp = (info.st_size, info.st_mtime_ns)
-        cached = self.loaded.get(path)
-        if cached is None or cached[0] != stamp:
-            cached = (stamp, await asyncio.to_thread(UserAdapters.load, path))
-            self.loaded[path] = cached
-        return cached[1]
-
-
-def base_variant_of(engine: Engine, model: str) -> str | None:
-    """`<base>/l2` of a served projection model, when that variant is served too."""
-    embedder = engine.embedders.get(model)
-    checkpoint = embedder.provenance.get("checkpoint") if embedder else None
-    base = checkpoint.get("base") if isinstance(checkpoint, dict) else None
-    variant = f"{base}/l2" if base else None
-    return variant if variant in engine.variants() else None
+        except FileNotFoundError:  # replaced or deleted meanwhile
+            continue
+        files.append((path, (info.st_size, info.st_mtime_ns)))
+    return sorted(files, key=lambda entry: entry[1][1], reverse=True)
 
 
 async def personal_for(engine: Engine, cache: AdapterCache, models_dir: Path, user_id: int,
-                       models: list[str], votes: int, min_votes: int) -> Personal | None:
-    """The first of `models` with an adapter for this user, once they have voted enough."""
+                       votes: int, min_votes: int) -> Personal | None:
+    """This user's newest adapter whose base is served, once they have voted enough."""
     if votes < min_votes:
         return None
-    for model in dict.fromkeys(m for m in models if m and m.startswith(FINETUNED_PREFIX)):
-        adapters = await cache.get(adapters_path(models_dir / f"{model[len(FINETUNED_PREFIX):]}.pt"))
-        base_variant = base_variant_of(engine, model)
-        if adapters is not None and adapters.has(user_id) and base_variant:
+    variants = engine.variants()
+    for path, adapters in await cache.newest_first(models_dir):
+        base_variant = f"{adapters.base}/l2"
+        if adapters.has(user_id) and base_variant in variants:
+            model = FINETUNED_PREFIX + path.name[: -len(SUFFIX)]
             return Personal(model, base_variant, adapters.projections[user_id], votes)
     return None

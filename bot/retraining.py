@@ -16,7 +16,7 @@ from bot.services import Services
 from engine.catalog import CatalogStore
 from engine.feedback.challenger import enter_as_challenger, timestamped_name
 from engine.feedback.pipeline import RetrainOutcome, RetrainPaths, retrain_from_votes
-from engine.feedback.retrain import NotEnoughVotes
+from engine.feedback.retrain import NotEnoughVotes, RetrainConfig
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ def retrain(settings: Settings, name: str) -> RetrainOutcome:
     with CatalogStore(settings.catalog_path, create=False) as catalog:
         return retrain_from_votes(catalog, paths, name=name, metrics=(settings.interleave_metric,),
                                   device=settings.device, min_votes=settings.retrain_min_votes,
+                                  config=RetrainConfig(min_user_votes=settings.personal_min_votes),
                                   progress=False, allow_random=settings.allow_random_weights)
 
 

@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     )
     promotion_alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of the sign test.")
     personal_min_votes: int = Field(50, ge=1, description="Search votes a user needs for a personal adapter.")
-    personal_candidates: int = Field(100, ge=1, description="Candidates re-ranked in a user's own space.")
+    personal_candidates: int = Field(200, ge=1, description="Candidates re-ranked in a user's own space.")
     retrain_interval_hours: float = Field(0.0, ge=0, description="Scheduled retraining; 0 = off.")
     retrain_min_votes: int = Field(200, ge=1, description="Retraining refuses with fewer votes.")
     bot_photos_per_user: int = Field(

@@ -40,6 +40,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--colours", type=int, default=12)
     parser.add_argument("--candidates", default="50,100,200,400", help="re-rank candidate set sizes")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--noise", type=float, default=2.0, help="per-dimension noise of the base features")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.quick:
@@ -53,8 +54,8 @@ def synthetic(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndar
     directions = rng.standard_normal((args.categories + args.colours, args.dim)).astype(np.float32)
     category = rng.integers(args.categories, size=args.n)
     colour = rng.integers(args.colours, size=args.n)
-    features = (3.0 * directions[category] + 1.0 * directions[args.categories + colour]
-                + 0.8 * rng.standard_normal((args.n, args.dim)).astype(np.float32))
+    features = (3.0 * directions[category] + 0.5 * directions[args.categories + colour]
+                + args.noise * rng.standard_normal((args.n, args.dim)).astype(np.float32))
     colour_basis = directions[args.categories:]
     weight = rng.standard_normal((args.adapter_dim, args.colours)).astype(np.float32) @ colour_basis / args.dim
     return features.astype(np.float32), colour, weight.astype(np.float32), np.zeros(args.adapter_dim, np.float32)

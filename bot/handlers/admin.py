@@ -1,4 +1,4 @@
-"""Admin-only commands (user ids in settings.admin_ids): /reload and /models."""
+"""Admin-only commands (user ids in settings.admin_ids): /reload, /models and /retrain."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +8,7 @@ from telegram.ext import ContextTypes
 
 from bot.interleave import judge
 from bot.lifecycle import discover_checkpoints, reload_models
+from bot.retraining import retrain_and_enter
 from bot.services import Services, services
 from engine.feedback.interleaving import decide
 
@@ -26,6 +27,25 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     report = await reload_models(svc, f"/reload by {update.effective_user.id}")
     lines = [f"registered {name}" for name in new] + [report.summary()]
     await update.effective_message.reply_text("🔄 Reload\n" + "\n".join(lines))
+
+
+async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Retrain from the votes now (in a worker thread); the new model enters as challenger."""
+    svc = services(context)
+    if not svc.is_admin(update.effective_user.id):
+        await update.effective_message.reply_text(NOT_ADMIN)
+        return
+    await update.effective_message.reply_text("🧠 Retraining from the votes; the bot keeps serving meanwhile…")
+    outcome = await retrain_and_enter(svc)
+    if outcome is None:
+        await update.effective_message.reply_text(
+            f"Not retrained: fewer than {svc.settings.retrain_min_votes} usable votes, or a retraining is running.")
+        return
+    record = await svc.registry.get(outcome.embedder)
+    await update.effective_message.reply_text(
+        f"🧠 Retrained {outcome.embedder} from {outcome.train_votes} votes ({outcome.held_out_votes} held out); "
+        f"personal adapters for {len(outcome.adapted_users)} users; registered as "
+        f"{record.stage if record else 'unknown'}.")
 
 
 async def models(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -36,6 +36,7 @@ class UserAdapters:
     """user id → (W, b) of their projection (models/<name>.adapters.npz, or an older checkpoint)."""
 
     projections: dict[int, tuple[np.ndarray, np.ndarray]]
+    base: str | None = None  # the built-in embedder whose features the adapters project
 
     @classmethod
     def from_checkpoint(cls, path: Path) -> UserAdapters:
@@ -52,7 +53,8 @@ class UserAdapters:
     def load(cls, path: Path) -> UserAdapters:
         with np.load(path) as data:
             ids, weights, biases = data["user_ids"], data["weights"], data["biases"]
-            return cls({int(u): (weights[i], biases[i]) for i, u in enumerate(ids.tolist())})
+            base = str(data["base"]) if "base" in data.files and str(data["base"]) else None
+            return cls({int(u): (weights[i], biases[i]) for i, u in enumerate(ids.tolist())}, base)
 
     def save(self, path: Path) -> None:
         """Write atomically (a reader never sees half a file)."""
@@ -62,10 +64,10 @@ class UserAdapters:
         biases = np.stack([self.projections[u][1] for u in users]) if users else np.zeros((0, *first[1].shape))
         with atomic_write(path) as handle:
             np.savez(handle, user_ids=np.asarray(users, np.int64), weights=weights.astype(np.float32),
-                     biases=biases.astype(np.float32))
+                     biases=biases.astype(np.float32), base=np.asarray(self.base or ""))
 
     def without(self, user_id: int) -> UserAdapters:
-        return UserAdapters({u: p for u, p in self.projections.items() if u != user_id})
+        return UserAdapters({u: p for u, p in self.projections.items() if u != user_id}, self.base)
 
     def has(self, user_id: int) -> bool:
         return user_id in self.projections

@@ -102,7 +102,7 @@ def retrain_from_votes(
     figures = before_after(features, weight, bias, UserAdapters(adapters), ids, catalog_items, test,
                            tastes or {}, k, train_queries)
     path = paths.models_dir / f"{name}.pt"
-    UserAdapters(adapters).save(adapters_path(path))  # beside, not inside: /forget can delete one
+    UserAdapters(adapters, base=embedder.name).save(adapters_path(path))  # beside, not inside: /forget can delete one
     save_projection_checkpoint(path, embedder, weight, bias, {}, trained_on={
         "votes": str(paths.votes), "train_votes": len(train), "held_out_votes": len(test),
         "catalog_id": catalog.catalog_id, "config": vars(config), "figures": figures})

@@ -266,7 +266,8 @@ async def test_personal_adapter_is_served_live_and_forgotten(emu: BotApiEmulator
     base_dim = svc.engine.embedders["random-init"].dim
     weight = np.zeros((4, base_dim), np.float32)
     weight[np.arange(4), np.arange(4)] = 1  # this user only cares about four base features
-    UserAdapters({USER: (weight, np.zeros(4, np.float32))}).save(adapters_path(svc.settings.models_dir / "a.pt"))
+    UserAdapters({USER: (weight, np.zeros(4, np.float32))}, base="random-init").save(
+        adapters_path(svc.settings.models_dir / "a.pt"))
     for person in (user, other):
         await svc.store.set_variant(person.id, "ft:a/l2")
     await user.send_command("variant")
