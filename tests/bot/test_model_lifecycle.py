@@ -24,7 +24,7 @@ from scripts import build_index
 from tests.bot.conftest import TOP_K, bot_settings, button_texts, search_results
 from tests.factories import COLOURS, SHAPES, jpeg_bytes, make_catalog, make_projection_model
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 ADMIN, USER = 7, 1001
 
 
@@ -230,6 +230,7 @@ async def _reload(svc: Services) -> Any:
     return await reload_models(svc, "test")
 
 
+@pytest.mark.timeout(600)  # retraining runs in a worker thread: slow on a busy 2-core machine
 @pytest.mark.parametrize("bot", [{"retrain_interval_hours": 0.0005, "retrain_min_votes": 12}], indirect=True)
 async def test_scheduled_retraining_enters_a_challenger_without_a_restart(emu: BotApiEmulator,
                                                                           bot: Application) -> None:
@@ -240,7 +241,7 @@ async def test_scheduled_retraining_enters_a_challenger_without_a_restart(emu: B
         _, board = await search_results(user, jpeg_bytes(SHAPES[n % 4], colours[n % 8], 96, 300 + n))
         for rank in range(1, TOP_K + 1):
             await (await user.press(board, f"#{rank} {'👍' if rank <= 2 else '👎'}")).answered()
-    for _ in range(100):  # the job fires every 1.8 s; training runs in a worker thread
+    for _ in range(4000):  # the job fires every 1.8 s; training runs in a worker thread
         challenger = await svc.registry.challenger()
         if challenger and f"{challenger}/l2" in svc.engine.variants():
             break
