@@ -21,6 +21,7 @@ from bot.personal import Personal, personal_for
 from bot.services import Services
 from engine.feedback.interleaving import Decision, decide, team_draft
 from engine.feedback.personal import rerank
+from engine.errors import UnknownNameError
 from engine.search import ImageInput, Match, Matches
 from engine.variants import Variant
 
@@ -60,15 +61,31 @@ async def arms(svc: Services, user_id: int) -> tuple[str, str] | None:
 
 
 async def find_matches(svc: Services, user_id: int, image: ImageInput, variant: str) -> Found:
-    """The user's album: an interleaving of champion and challenger, or `variant`'s top-k."""
-    k = svc.settings.top_k
+    """The user's album: personal, an interleaving of champion and challenger, or `variant`'s top-k.
+
+    A hot swap may unload a variant between choosing it and searching it (a challenger retired
+    meanwhile): the search then falls back to a plain album, so no query is dropped.
+    """
     personal = await personal_of(svc, user_id, variant)
-    if personal is not None:
-        return await personal_matches(svc, image, personal)
-    pair = await arms(svc, user_id)
-    if pair is None:
-        matches = await svc.searcher.search(image, k, variant)
-        return Found(matches, variant, matches.model_version)
+    pair = None if personal is not None else await arms(svc, user_id)
+    try:
+        if personal is not None:
+            return await personal_matches(svc, image, personal)
+        if pair is not None:
+            return await interleaved_matches(svc, image, pair)
+    except UnknownNameError as error:
+        logger.info("a variant went away mid-search (%s): plain album instead", error)
+    try:
+        matches = await svc.searcher.search(image, svc.settings.top_k, variant)
+    except UnknownNameError:
+        variant = svc.default_variant()
+        matches = await svc.searcher.search(image, svc.settings.top_k, variant)
+    return Found(matches, variant, matches.model_version)
+
+
+async def interleaved_matches(svc: Services, image: ImageInput, pair: tuple[str, str]) -> Found:
+    """Team-draft interleaving of the champion's and the challenger's top-k."""
+    k = svc.settings.top_k
     champion, challenger = await asyncio.gather(*(svc.searcher.search(image, k, v) for v in pair))
     by_id = {int(m.item.id or 0): m for m in [*challenger, *champion]}  # champion's distance wins ties
     album = team_draft([int(m.item.id or 0) for m in champion], [int(m.item.id or 0) for m in challenger],

@@ -55,7 +55,7 @@ class Services:
     sighup_installed: bool = False
     retraining: bool = False  # a scheduled retraining is running (bot/retraining.py)
     adapters: AdapterCache = field(default_factory=AdapterCache)  # personal adapters (bot/personal.py)
-    background: set[asyncio.Task] = field(default_factory=set)
+    background: set[asyncio.Task[object]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.reloader = ModelReloader(self.engine, self.settings)
@@ -76,7 +76,8 @@ class Services:
         wanted = self.settings.default_variant
         configured = wanted if wanted in variants else variants[0]
         champion = self.champion_variant
-        if champion in variants and champion.rpartition("/")[0] != configured.rpartition("/")[0]:
+        if champion is not None and champion in variants and \
+                champion.rpartition("/")[0] != configured.rpartition("/")[0]:
             return champion
         return configured
 

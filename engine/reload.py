@@ -77,13 +77,13 @@ class ModelReloader:
         return files
 
     def stamp(self, name: str) -> Stamp:
-        stamps = []
+        stamps: list[tuple[str, int | None, int | None, int | None]] = []
         for path in self.artefacts(name):
             try:
                 info = path.stat()
                 stamps.append((str(path), info.st_size, info.st_mtime_ns, info.st_ino))
             except FileNotFoundError:
-                stamps.append((str(path), None))
+                stamps.append((str(path), None, None, None))
         return tuple(stamps)
 
     def changed(self, names: Sequence[str]) -> list[str]:

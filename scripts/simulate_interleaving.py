@@ -91,7 +91,7 @@ def load(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
         colours = rng.integers(8, size=400)
         features = rng.standard_normal((400, 32)).astype(np.float32) + 0.3 * np.eye(8, 32)[colours]
         return features, colours
-    settings = Settings(_env_file=None, data_dir=args.data_dir)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=args.data_dir)
     with CatalogStore(settings.catalog_path, create=False) as catalog:
         embedder = load_embedder(args.embedder, "cpu")
         run = embed_catalog(catalog, embedder, settings.embeddings_dir, progress=False)

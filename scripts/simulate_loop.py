@@ -159,7 +159,7 @@ def prepare(args: argparse.Namespace) -> None:
 
 
 def bot_settings(args: argparse.Namespace, emu: BotApiEmulator) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         _env_file=None, data_dir=args.data_dir, embedders=[args.embedder], metrics=["l2"],
         allow_random_weights=args.quick, device="cpu", telegram_bot_token=SecretStr(emu.token),
         telegram_base_url=emu.base_url, telegram_base_file_url=emu.base_file_url, top_k=args.k,

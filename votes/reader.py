@@ -92,18 +92,20 @@ class VoteReader:
         """Every vote as training pairs (search votes first, then game votes)."""
         search = self.search_votes()
         game = self.game_votes() if include_game else []
-        user, group, query_item, item, value, vectors, variants, embedders = ([] for _ in range(8))
-        for r in search:
-            user.append(r["user_id"]), group.append(r["query_id"]), item.append(r["item_id"])
-            query_item.append(-1 if r["query_item_id"] is None else r["query_item_id"])
-            value.append(r["value"]), variants.append(r["variant"]), embedders.append(r["embedder"])
-            blob = r["query_vector"]
-            vectors.append(np.frombuffer(blob, dtype=np.float32) if blob else None)
-        for r in game:
-            user.append(r["user_id"]), group.append(-r["pair_id"]), query_item.append(r["item_a"])
-            item.append(r["item_b"]), value.append(r["value"]), variants.append(r["variant"])
-            embedders.append(r["variant"].rpartition("/")[0])
-            vectors.append(None)
+        # one tuple per vote: (user, group, query item, item, value, vector, variant, embedder)
+        rows: list[tuple[int, int, int, int, int, np.ndarray | None, str, str]] = [
+            (r["user_id"], r["query_id"], -1 if r["query_item_id"] is None else r["query_item_id"], r["item_id"],
+             r["value"], np.frombuffer(r["query_vector"], dtype=np.float32) if r["query_vector"] else None,
+             r["variant"], r["embedder"])
+            for r in search
+        ] + [
+            (r["user_id"], -r["pair_id"], r["item_a"], r["item_b"], r["value"], None, r["variant"],
+             r["variant"].rpartition("/")[0])
+            for r in game
+        ]
+        user, group, query_item, item, value = ([row[n] for row in rows] for n in range(5))
+        vectors = [row[5] for row in rows]
+        variants, embedders = [row[6] for row in rows], [row[7] for row in rows]
         logger.info("read %d search votes and %d game votes from %s", len(search), len(game), self.path)
         return VotePairs(np.asarray(user, np.int64), np.asarray(group, np.int64),
                          np.asarray(query_item, np.int64), np.asarray(item, np.int64),

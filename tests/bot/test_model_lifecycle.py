@@ -298,3 +298,29 @@ async def test_personal_adapter_is_served_live_and_forgotten(emu: BotApiEmulator
     await (await user.press(prompt, "🗑 Yes, delete my data")).answered()
     await user.wait_for(lambda m: "deleted" in (m.get("text") or ""))
     assert not UserAdapters.load(adapters_path(svc.settings.models_dir / "a.pt")).has(USER)
+
+
+@pytest.mark.parametrize("bot", [{"interleave_share": 1.0}], indirect=True)
+async def test_a_variant_unloaded_mid_search_still_answers(emu: BotApiEmulator, bot: Application,
+                                                           model_files: tuple[Settings, Path],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The challenger is retired between choosing the interleaved pair and searching it."""
+    from bot import interleave
+    from bot.lifecycle import reload_models
+
+    svc = services(bot)
+    install(svc.settings, model_files[1], 1)
+    await _reload(svc)
+    user = emu.user(USER)
+    chosen = await interleave.arms(svc, user.id)
+    assert chosen == ("random-init/l2", "ft:a/l2")
+    await svc.registry.move("ft:a", "retired", "test: retired mid-search")
+    await reload_models(svc, "test")
+    assert "ft:a/l2" not in svc.engine.variants()
+
+    async def stale_arms(*_: Any) -> tuple[str, str]:
+        return chosen  # what was true a moment ago
+
+    monkeypatch.setattr(interleave, "arms", stale_arms)
+    album, board = await search_results(user, jpeg_bytes("disc", "blue", 96, 500))
+    assert len(album) == TOP_K and "random-init/l2" in board["text"]
