@@ -127,6 +127,14 @@ class Simulation:
         self.total_votes += 1
 
 
+async def admin_decision(admin: FakeUser, wait: float) -> str | None:
+    """The bot's "🏁 … is now champion/retired" note to the admin, if it came within `wait` seconds."""
+    try:
+        return (await admin.wait_for(lambda m: "🏁" in (m.get("text") or ""), timeout=wait))["text"]
+    except TimeoutError:
+        return None
+
+
 def _title_value(caption: str, taste: str) -> str:
     """Colour, pattern or shape from a demo title caption like "A: Red gingham shirt"."""
     words = caption.split(":", 1)[-1].split()
@@ -203,9 +211,10 @@ async def run_phases(args: argparse.Namespace, emu: BotApiEmulator) -> dict[str,
     decision = None
     for _ in range(args.crowd_rounds):
         await asyncio.gather(*(sim.search(user, taste, "interleaved") for user, taste in crowd))
-        decision = next((m["text"] for m in admin.messages if "🏁" in (m.get("text") or "")), None)
+        decision = await admin_decision(admin, wait=0.5)
         if decision:
             break
+    decision = decision or await admin_decision(admin, wait=60)  # the last vote's decision may be in flight
     logger.info("decision: %s", decision)
     for _ in range(args.after):
         await asyncio.gather(*(sim.search(user, taste, "after") for user, taste in regulars))
