@@ -4,7 +4,9 @@ Fashion-MNIST has no colour or pattern, so the demo and the simulated users need
 where those are ground truth. Each item is a pure function of (seed, index): a silhouette
 (t-shirt, dress, ... mug; drawn with Zipf-like popularity, as in real shops) × a named colour ×
 a pattern (solid, stripes, gingham, dots, plaid, zigzag), placed and scaled at random without
-rotation, on a light or dark gradient background, with lighting and noise jitter. Item i does not
+rotation, on a light or dark gradient background, with lighting and noise jitter. Like real
+products, two items of the same category, colour and pattern still differ: the cut is wider or
+narrower, and most carry a trim band (collar or hem) and/or a printed motif in their own colours. Item i does not
 depend on n, and the same seed gives byte-identical JPEGs (with the same Pillow/libjpeg).
 
 About 80% of items are split "train", the rest "test", drawn per item.
@@ -63,6 +65,13 @@ class SyntheticSpec:
     price: float
     split: str
     size: int
+    trim: str = "none"  # "none", "top" (collar/waistband) or "bottom" (hem)
+    trim_height: float = 0.0  # fraction of the object's height
+    motif: str = "none"  # "none", "circle", "square", "diamond" or "bar"
+    motif_centre: tuple[float, float] = (0.5, 0.5)  # object-relative (u, v)
+    motif_size: float = 0.0  # fraction of the object's width
+    trim_colour: RGB = (0, 0, 0)
+    motif_colour: RGB = (0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,7 @@ def sample_spec(seed: int, index: int, *, size: int = 224, noise: bool = True) -
     colour = SYNTHETIC_COLOURS[rng.integers(len(COLOURS))]
     pattern = SYNTHETIC_PATTERNS[rng.choice(len(PATTERNS), p=_PATTERN_WEIGHTS)]
     main = COLOURS[colour]
+    background = _background(rng, main)
     return SyntheticSpec(
         shape=shape,
         colour=colour,
@@ -90,7 +100,7 @@ def sample_spec(seed: int, index: int, *, size: int = 224, noise: bool = True) -
         accent=_contrasting(rng, main),
         box=_place(rng, shape, size),
         period=float(rng.uniform(8, 20)) * size / 224,
-        background=_background(rng, main),
+        background=background,
         brightness=float(rng.uniform(0.88, 1.08)),
         shading=float(rng.uniform(-0.15, 0.15)),
         noise=float(rng.uniform(0.5, 3.0)) if noise else 0.0,
@@ -98,7 +108,31 @@ def sample_spec(seed: int, index: int, *, size: int = 224, noise: bool = True) -
         price=round(float(np.ceil(shape.price * rng.uniform(0.7, 1.6))) - 0.01, 2),
         split="test" if rng.random() < 0.2 else "train",
         size=size,
+        **_details(rng, main, background[0]),
     )
+
+
+TRIMS = ("none", "top", "bottom")
+MOTIFS = ("none", "circle", "square", "diamond", "bar")
+
+
+def _details(rng: np.random.Generator, main: RGB, background: RGB) -> dict[str, object]:
+    """What makes an item itself within its (category, colour, pattern) group.
+
+    Trim and motif colours stand out from the studio background, so the object stays one
+    clear silhouette (for the bbox and for cut-outs).
+    """
+    options = [c for c in COLOURS.values() if c != main and abs(_luminance(c) - _luminance(background)) > 60]
+    trim_colour, motif_colour = (options[i] for i in rng.integers(len(options), size=2))
+    return {
+        "trim_colour": trim_colour,
+        "motif_colour": motif_colour,
+        "trim": TRIMS[rng.choice(3, p=[0.4, 0.3, 0.3])],
+        "trim_height": float(rng.uniform(0.07, 0.14)),
+        "motif": MOTIFS[rng.choice(5, p=[0.35, 0.2, 0.15, 0.15, 0.15])],
+        "motif_centre": (float(rng.uniform(0.35, 0.65)), float(rng.uniform(0.3, 0.65))),
+        "motif_size": float(rng.uniform(0.12, 0.24)),
+    }
 
 
 def _luminance(rgb: RGB) -> float:
@@ -113,7 +147,8 @@ def _contrasting(rng: np.random.Generator, main: RGB) -> RGB:
 
 def _place(rng: np.random.Generator, shape: Shape, size: int) -> tuple[float, float, float, float]:
     scale = rng.uniform(0.55, 0.85) * size
-    width, height = scale * shape.aspect, scale
+    stretch = rng.uniform(0.85, 1.15)  # a wider or narrower cut of the same silhouette
+    width, height = scale * shape.aspect * stretch, scale
     if width > 0.9 * size:  # wide objects (sneakers) are limited by the width instead
         width, height = 0.9 * size, 0.9 * size / shape.aspect
     margin = 0.03 * size
@@ -166,9 +201,29 @@ def _fabric(
         spec.pattern, COLOURS[spec.colour], spec.secondary, spec.accent, u, v, spec.period
     )
     # Seams, the silhouette's inner edge and side lighting make it read as an object.
+    texture = _decorate(spec, texture, u / width, v / spec.box[3])
     darken = 1 - 0.35 * details / 255 - 0.3 * _inner_edge(alpha)
     light = 1 + spec.shading * (1 - 2 * np.clip(u / width, 0, 1))
     return texture * (darken * light)[..., None]
+
+
+def _decorate(spec: SyntheticSpec, texture: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Paint the trim band and the motif in their own colours at object-relative (u, v)."""
+    if spec.trim != "none":
+        band = v < spec.trim_height if spec.trim == "top" else v > 1 - spec.trim_height
+        texture[band] = np.asarray(spec.trim_colour, np.float32)
+    if spec.motif != "none":
+        cu, cv = spec.motif_centre
+        aspect = spec.box[3] / spec.box[2]  # v units are taller than u units by this much
+        du, dv = (u - cu) / spec.motif_size, (v - cv) * aspect / spec.motif_size
+        shape = {
+            "circle": du**2 + dv**2 < 0.25,
+            "square": (np.abs(du) < 0.45) & (np.abs(dv) < 0.45),
+            "diamond": np.abs(du) + np.abs(dv) < 0.55,
+            "bar": (np.abs(du) < 0.6) & (np.abs(dv) < 0.18),
+        }[spec.motif]
+        texture[shape] = np.asarray(spec.motif_colour, np.float32)
+    return texture
 
 
 def _inner_edge(alpha: np.ndarray) -> np.ndarray:
