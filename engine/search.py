@@ -25,6 +25,8 @@ from engine.errors import EngineError, IndexCorruptError, InvalidImageError, Unk
 from engine.images import DEFAULT_MAX_PIXELS, load_image
 from engine.index.backends import IndexBackend, SearchIndex, as_backend, open_backend
 from engine.live import LiveModels, ModelSet, pinned, pinned_search
+from engine.localise import Localiser, Region, load_localiser
+from engine.localise.regions import Box
 from engine.provenance import index_provenance
 from engine.settings import Settings
 from engine.variants import Variant
@@ -33,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 ImageInput = bytes | Image.Image | str | Path
 DEFAULT_DECODE_THREADS = min(4, os.cpu_count() or 1)
+DECODE_MAX_SIDE = 1600  # big JPEGs decode at a reduced scale (≥ this side): products stay sharp
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,35 @@ class Match:
 
 
 class Matches(list[Match]):
-    """The top-k matches of one photo, plus the photo's feature vector (for retraining)."""
+    """The top-k matches of one photo, plus what was searched.
 
-    def __init__(self, matches: Sequence[Match] = (), vector: np.ndarray | None = None) -> None:
+    `vector` is the searched region's feature (for retraining); `box` the region of the photo
+    that was searched (None: the whole photo); `regions` every product the localiser found,
+    best first; `confident` False when the localiser found nothing clear (crop tip).
+    """
+
+    def __init__(self, matches: Sequence[Match] = (), vector: np.ndarray | None = None, *,
+                 box: Box | None = None, regions: Sequence[Region] = (), confident: bool = True,
+                 photo_size: tuple[int, int] | None = None) -> None:
         super().__init__(matches)
         self.vector = vector
+        self.box = box
+        self.regions = list(regions)
+        self.confident = confident
+        self.photo_size = photo_size
         self.model_version: str | None = None  # the weights that ranked these (set by pinned_search)
         self.generation: int | None = None  # the ModelSet generation that served them
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A query's photo after decoding and localisation, ready for the embedder."""
+
+    pixels: torch.Tensor
+    box: Box | None
+    regions: tuple[Region, ...]
+    confident: bool
+    photo_size: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -59,6 +84,7 @@ class Query:
     image: ImageInput
     k: int
     variant: str
+    box: Box | None = None  # search this region (photo pixels) instead of localising
 
 
 class Engine:
@@ -73,8 +99,10 @@ class Engine:
         max_image_pixels: int = DEFAULT_MAX_PIXELS,
         decode_threads: int = DEFAULT_DECODE_THREADS,
         backend: IndexBackend | None = None,
+        localiser: Localiser | None = None,
     ) -> None:
         self.catalog = catalog
+        self.localiser = localiser
         # The served models live in one swappable snapshot (engine/live.py): hot reloads replace it.
         self.models = LiveModels(ModelSet(dict(embedders), dict(indexes)))
         self.backend = backend  # closed with the engine (Milvus holds a connection)
@@ -114,8 +142,11 @@ class Engine:
                 f"No indexes in {backend.where()} for {names}. "
                 "Build them with: python scripts/build_index.py"
             )
-        logger.info("engine ready: %d items, variants %s (%s)", len(catalog), sorted(indexes), backend.name)
-        return cls(catalog, embedders, indexes, max_image_pixels=settings.max_image_pixels, backend=backend)
+        localiser = find_localiser(settings, names, catalog)
+        logger.info("engine ready: %d items, variants %s (%s), localiser %s", len(catalog), sorted(indexes),
+                    backend.name, localiser.config.get("name", "on") if localiser else "off")
+        return cls(catalog, embedders, indexes, max_image_pixels=settings.max_image_pixels, backend=backend,
+                   localiser=localiser)
 
     def close(self) -> None:
         self._decoder.shutdown(wait=False)
@@ -135,16 +166,23 @@ class Engine:
     # --- search -----------------------------------------------------------------------------
     def decode(self, image: ImageInput) -> Image.Image:
         """Any accepted input → RGB image; raises InvalidImageError."""
-        return load_image(image, max_pixels=self.max_image_pixels)
+        return load_image(image, max_pixels=self.max_image_pixels, max_side=DECODE_MAX_SIDE)
+
+    def locate(self, image: Image.Image) -> tuple[list[Region], bool]:
+        """The products the localiser finds in a decoded photo (best first) and whether it is sure."""
+        if self.localiser is None:
+            return [], True
+        regions = self.localiser.locate(image)
+        return regions, self.localiser.is_confident(regions)
 
     def embed(self, images: Sequence[Image.Image], embedder: str) -> np.ndarray:
         if embedder not in self.embedders:
             raise UnknownNameError(f"Unknown embedder {embedder!r}; loaded: {sorted(self.embedders)}")
         return self.embedders[embedder].embed_images(list(images))
 
-    def search(self, image: ImageInput, k: int = 5, variant: str | None = None) -> Matches:
-        """Top-k catalog items for one photo (`.vector` holds the photo's feature)."""
-        result = self.search_many([Query(image, k, variant or self.variants()[0])])[0]
+    def search(self, image: ImageInput, k: int = 5, variant: str | None = None, *, box: Box | None = None) -> Matches:
+        """Top-k catalog items for the product in a photo (or in `box`); see `Matches`."""
+        result = self.search_many([Query(image, k, variant or self.variants()[0], box)])[0]
         if isinstance(result, Exception):
             raise result
         return result
@@ -165,20 +203,31 @@ class Engine:
             else:
                 by_embedder.setdefault(Variant.parse(queries[position].variant).embedder, []).append(position)
         for embedder, positions in by_embedder.items():
-            pixels = torch.stack([prepared[p] for p in positions])  # type: ignore[misc]
+            ready = [prepared[p] for p in positions]
+            pixels = torch.stack([r.pixels for r in ready])  # type: ignore[union-attr]
             features = self.embedders[embedder].embed_batch(pixels)
-            for row, position in enumerate(positions):
+            for row, (position, done) in enumerate(zip(positions, ready)):
+                assert isinstance(done, Prepared)
                 query = queries[position]
                 found = self.search_vectors(features[row : row + 1], query.k, query.variant)[0]
-                results[position] = Matches(found, features[row])
+                results[position] = Matches(found, features[row], box=done.box, regions=done.regions,
+                                            confident=done.confident, photo_size=done.photo_size)
         return results
 
-    def _prepare(self, query: Query) -> torch.Tensor | EngineError:
-        """Decode and preprocess one query's photo (runs in a decode thread)."""
+    def _prepare(self, query: Query) -> Prepared | EngineError:
+        """Decode, localise, crop and preprocess one query's photo (runs in a decode thread)."""
         try:
             self._index(query.variant)
             embedder = self.embedders[Variant.parse(query.variant).embedder]
-            return embedder.preprocess(self.decode(query.image))
+            image = self.decode(query.image)
+            regions: list[Region] = []
+            confident = True
+            box = clamp_box(query.box, image.size) if query.box is not None else None
+            if box is None and query.box is None:
+                regions, confident = self.locate(image)
+                box = regions[0].box if regions else None
+            crop = image.crop(tuple(int(round(v)) for v in box)) if box is not None else image  # type: ignore[arg-type]
+            return Prepared(embedder.preprocess(crop), box, tuple(regions), confident, image.size)
         except (InvalidImageError, UnknownNameError) as exc:
             return exc
 
@@ -209,6 +258,49 @@ class Engine:
             for rank, (i, d) in enumerate(((i, d) for i, d in zip(ids, distances) if int(i) in items), 1)
         ]
         return matches
+
+
+def clamp_box(box: Box, size: tuple[int, int]) -> Box | None:
+    """`box` clipped to a photo of `size`; None when nothing of at least 2×2 px is left."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    x1, y1 = max(0.0, min(x1, size[0])), max(0.0, min(y1, size[1]))
+    x2, y2 = max(0.0, min(x2, size[0])), max(0.0, min(y2, size[1]))
+    return (x1, y1, x2, y2) if x2 - x1 >= 2 and y2 - y1 >= 2 else None
+
+
+def find_localiser(settings: Settings, embedder_names: Sequence[str], catalog: CatalogStore) -> Localiser | None:
+    """The localiser `settings.localiser` names, if it exists and was trained on this catalog.
+
+    'auto' prefers the one trained with an ft: photo embedder in use, then the newest file.
+    A localiser that fails to load, or belongs to another catalog, is logged and skipped: search
+    then embeds whole photos, as without one.
+    """
+    choice = settings.localiser.strip()
+    folder = settings.localisers_dir
+    if choice.lower() in ("", "none", "off"):
+        return None
+    if choice.lower() == "auto":
+        paired = [folder / f"{n[3:]}.pt" for n in embedder_names if n.startswith("ft:")]
+        found = [p for p in paired if p.is_file()] or sorted(folder.glob("*.pt"), key=lambda p: p.stat().st_mtime,
+                                                             reverse=True) if folder.is_dir() else []
+        if not found:
+            return None
+        path = found[0]
+    else:
+        path = folder / f"{choice}.pt"
+        if not path.is_file():
+            raise EngineError(f"No localiser {path}; train one with scripts/train_photo.py or set DOPE_LOCALISER=none")
+    try:
+        localiser = load_localiser(path, settings.device)
+    except EngineError as exc:
+        logger.error("not using localiser %s: %s", path, exc)
+        return None
+    if localiser.config.get("catalog_id") != catalog.catalog_id:
+        logger.error("not using localiser %s: it was trained on another catalog (%s); retrain it with "
+                     "scripts/train_photo.py", path, localiser.config.get("catalog_id"))
+        return None
+    localiser.config.setdefault("name", path.stem)
+    return localiser
 
 
 def load_variant_indexes(

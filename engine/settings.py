@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     allow_random_weights: bool = Field(
         False, description="Tests only: lets 'random-init' and weightless VGG-16 load."
     )
+    localiser: str = Field(
+        "auto",
+        description="Product localiser in <data_dir>/models/localisers/: a name, 'auto' (the one "
+        "trained with an ft: photo embedder in use, else the newest) or 'none' (search whole photos).",
+    )
     batch_size: int | None = Field(None, ge=1, description="Ingestion batch; unset = the device's plan.")
     max_image_pixels: int = Field(40_000_000, ge=1, description="Bigger images are refused.")
     hnsw_m: int = Field(16, ge=4)
@@ -144,6 +149,10 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def localisers_dir(self) -> Path:
+        return self.models_dir / "localisers"
 
     @property
     def votes_path(self) -> Path:

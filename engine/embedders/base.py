@@ -34,7 +34,7 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device(device)
 
 
-def letterbox(image: Image.Image, size: int) -> Image.Image:
+def letterbox(image: Image.Image, size: int, pad: tuple[int, int, int] = PAD_COLOUR) -> Image.Image:
     """Resize keeping the aspect ratio, pad to a size×size square (nothing of the product lost)."""
     width, height = image.size
     scale = size / max(width, height)
@@ -42,7 +42,7 @@ def letterbox(image: Image.Image, size: int) -> Image.Image:
     resized = image.resize(new_size, Image.Resampling.BILINEAR, reducing_gap=3.0)
     if new_size == (size, size):
         return resized
-    canvas = Image.new("RGB", (size, size), PAD_COLOUR)
+    canvas = Image.new("RGB", (size, size), pad)
     canvas.paste(resized, ((size - new_size[0]) // 2, (size - new_size[1]) // 2))
     return canvas
 

@@ -30,6 +30,7 @@ from engine.embedders.checkpoints import (
     load_checkpoint,
 )
 from engine.embedders.pca import PCA_KIND, PCA_REMEDY, pca_embedder
+from engine.embedders.photo import PHOTO_KIND, PHOTO_REMEDY, photo_embedder
 from engine.embedders.projection import PROJECTION_KIND, PROJECTION_REMEDY, projection_embedder
 from engine.errors import IndexCorruptError, UnknownNameError, WeightsMissingError
 from engine.provenance import check_base
@@ -133,6 +134,7 @@ CHECKPOINT_KINDS: dict[str, CheckpointLoader] = {
     "classifier-head": _classifier_head,
     PCA_KIND: on_checked_base(pca_embedder, PCA_REMEDY),
     PROJECTION_KIND: on_checked_base(projection_embedder, PROJECTION_REMEDY),
+    PHOTO_KIND: on_checked_base(photo_embedder, PHOTO_REMEDY),
 }
 
 

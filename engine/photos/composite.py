@@ -179,19 +179,23 @@ def _light(frame: Image.Image, rng: np.random.Generator, style: PhotoStyle) -> I
                 frame = frame.filter(ImageFilter.BoxBlur(radius))
         else:
             frame = frame.filter(ImageFilter.GaussianBlur(radius))
-    pixels = np.asarray(frame, np.float32) / 255
-    pixels = pixels * rng.uniform(*style.brightness)
+    # Brightness, cast and gamma are per-channel curves: one lookup table, applied in uint8.
+    gains = np.full(3, rng.uniform(*style.brightness), np.float64)
     if style.cast_kind == "temperature":
         t = rng.uniform(-style.cast, style.cast)
-        pixels = pixels * np.array([1 + t, 1.0, 1 - t], np.float32)
+        gains *= np.array([1 + t, 1.0, 1 - t])
     else:
-        pixels = pixels * rng.normal(1.0, style.cast, 3).astype(np.float32)
-    pixels = np.clip(pixels, 0, 1) ** rng.uniform(*style.gamma)
-    pixels = pixels * 255
+        gains *= rng.normal(1.0, style.cast, 3)
+    gamma = rng.uniform(*style.gamma)
+    levels = np.arange(256, dtype=np.float64) / 255
+    table = [np.clip(np.clip(levels * g, 0, 1) ** gamma * 255 + 0.5, 0, 255).astype(np.uint8) for g in gains]
+    frame = frame.point(np.concatenate(table).tolist())
     sigma = rng.uniform(*style.noise)
     if sigma > 0:
-        pixels = pixels + rng.standard_normal(pixels.shape).astype(np.float32) * sigma
-    return Image.fromarray(np.clip(pixels + 0.5, 0, 255).astype(np.uint8))
+        noise = rng.standard_normal((frame.height, frame.width, 1), dtype=np.float32) * sigma
+        pixels = np.asarray(frame, np.float32) + noise  # grain, the same on all channels
+        frame = Image.fromarray(np.clip(pixels + 0.5, 0, 255).astype(np.uint8))
+    return frame
 
 
 def compose(cutout: Cutout, backgrounds: BackgroundPool, rng: np.random.Generator, style: PhotoStyle,

@@ -1,0 +1,146 @@
+"""The localiser: frozen EfficientNet-Lite0 layers + a small trained head → foreground heatmap.
+
+ImageNet activations alone fire on whatever is salient (a cat, a flower), not on the product,
+so a head is trained on composites of the catalog's own boxed items pasted onto training
+photographs (engine.training.localiser). It reads the stride-8 and stride-16 maps of the
+frozen trunk and predicts, at stride 8, the probability that each cell shows a product; the
+boxes come from `regions.regions_from_heatmap`. The checkpoint holds the head only: the trunk is
+the built-in efficientnet-lite0 embedder's network, loaded and checked like any derived
+checkpoint's base (engine.provenance.check_base).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from engine.embedders.base import Embedder, letterbox, pil_to_uint8_tensor, resolve_device
+from engine.embedders.checkpoints import load_checkpoint, save_checkpoint
+from engine.embedders.registry import load_checkpoint_base, load_embedder
+from engine.errors import CheckpointMismatchError
+from engine.localise.regions import Letterbox, Region, regions_from_heatmap
+from engine.provenance import describe_base
+
+logger = logging.getLogger(__name__)
+
+LOCALISER_KIND = "localiser"
+LOCALISER_PAD = (124, 116, 104)  # ImageNet mean colour: padding reads as "nothing here"
+TAP_STRIDE8, TAP_STRIDE16 = 4, 10  # EfficientNet-Lite0 block indices (40 ch at /8, 112 ch at /16)
+
+
+
+class LocaliserNet(nn.Module):
+    """Frozen Lite0 stem + blocks 0..10, tapped at strides 8 and 16, and a trainable head."""
+
+    def __init__(self, trunk: nn.Module, width: int = 64) -> None:
+        super().__init__()
+        self.trunk = trunk  # efficientnet_lite_pytorch EfficientNet
+        for parameter in self.trunk.parameters():
+            parameter.requires_grad_(False)
+        self.lateral16 = nn.Conv2d(112, width, 1)
+        self.lateral8 = nn.Conv2d(40, width // 2, 1)
+        self.head = nn.Sequential(
+            nn.Conv2d(width + width // 2, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, padding=2, dilation=2), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, 1, 1),
+        )
+
+    @torch.no_grad()
+    def taps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The frozen stride-8 and stride-16 feature maps of a normalised batch."""
+        net = self.trunk
+        h = net._swish(net._bn0(net._conv_stem(x)))
+        stride8 = h
+        for index, block in enumerate(net._blocks[: TAP_STRIDE16 + 1]):
+            h = block(h)
+            if index == TAP_STRIDE8:
+                stride8 = h
+        return stride8, h
+
+    def head_logits(self, stride8: torch.Tensor, stride16: torch.Tensor) -> torch.Tensor:
+        """(N, 1, H/8, W/8) foreground logits from the two taps (trainable part)."""
+        up = nn.functional.interpolate(self.lateral16(stride16), size=stride8.shape[-2:], mode="nearest")
+        return self.head(torch.cat([up, self.lateral8(stride8)], dim=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head_logits(*self.taps(x))
+
+    def head_state(self) -> dict[str, torch.Tensor]:
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("trunk.")}
+
+
+LOCALISER_REMEDY = "retrain it with scripts/train_photo.py"
+
+
+def localiser_base(input_size: int, device: torch.device | str | None = None, *,
+                   allow_random: bool = False) -> Embedder:
+    """The built-in efficientnet-lite0 embedder at the localiser's input size (its frozen trunk)."""
+    return load_embedder("efficientnet-lite0", device, allow_random=allow_random, input_size=input_size)
+
+
+def build_localiser_net(base: Embedder, width: int = 64) -> LocaliserNet:
+    """An untrained head on `base`'s frozen trunk."""
+    return LocaliserNet(base.model.net, width)  # type: ignore[arg-type]  # an EfficientNetTrunk
+
+
+class Localiser:
+    """`locate(image)` → product regions, best first. Thread-safe; runs on `device`."""
+
+    def __init__(self, net: LocaliserNet, input_size: int, config: dict[str, Any],
+                 device: torch.device | str | None = None, *, threshold: float = 0.5,
+                 confident: float = 0.8) -> None:
+        self.device = resolve_device(device)
+        self.net = net.eval().to(self.device)
+        self.input_size = input_size
+        self.config = config
+        self.threshold = threshold
+        self.confident = confident
+        mean = torch.tensor((127.0,) * 3).view(1, 3, 1, 1)
+        self._mean, self._std = mean.to(self.device), torch.full((1, 3, 1, 1), 128.0, device=self.device)
+        self._lock = threading.Lock()  # BatchNorm in eval is stateless; the lock guards device use
+
+    def heatmap(self, image: Image.Image) -> tuple[np.ndarray, Letterbox]:
+        """Foreground probability (H/8, W/8) over the letterboxed photo, and the letterbox."""
+        box = Letterbox.fit(image.size, self.input_size)
+        pixels = pil_to_uint8_tensor(letterbox(image, self.input_size, LOCALISER_PAD))[None]
+        with torch.inference_mode(), self._lock:
+            inputs = (pixels.to(self.device).float() - self._mean) / self._std
+            probability = torch.sigmoid(self.net(inputs))[0, 0]
+            probability = nn.functional.interpolate(probability[None, None], scale_factor=2, mode="bilinear",
+                                                    align_corners=False)[0, 0]
+        return probability.float().cpu().numpy(), box
+
+    def locate(self, image: Image.Image) -> list[Region]:
+        """Regions of `image` that hold a product, most prominent first (may be empty)."""
+        probability, box = self.heatmap(image)
+        return regions_from_heatmap(probability, box, threshold=self.threshold)
+
+    def is_confident(self, regions: list[Region]) -> bool:
+        """False when nothing clear was found: the bot then suggests cropping to the product."""
+        return bool(regions) and regions[0].score >= self.confident
+
+
+def save_localiser(path: Path, net: LocaliserNet, base: Embedder, config: dict[str, Any]) -> None:
+    """Write the head and what it needs: input size, width and its base's provenance."""
+    save_checkpoint(path, kind=LOCALISER_KIND, config={**config, **describe_base(base)}, state_dict=net.head_state())
+
+
+def load_localiser(path: Path, device: torch.device | str | None = None) -> Localiser:
+    """A saved localiser on its checked base; raises CheckpointMismatchError when they differ."""
+    payload = load_checkpoint(path)
+    if payload.get("kind") != LOCALISER_KIND:
+        raise CheckpointMismatchError(f"{path} is a {payload.get('kind')!r} checkpoint, not a localiser")
+    config = payload["config"]
+    base = load_checkpoint_base(config, path.name, LOCALISER_REMEDY, resolve_device(device))
+    net = build_localiser_net(base, int(config.get("width", 64)))
+    missing, unexpected = net.load_state_dict(payload["state_dict"], strict=False)
+    if unexpected or any(not key.startswith("trunk.") for key in missing):
+        raise CheckpointMismatchError(f"{path}: head weights do not fit ({unexpected or missing}); {LOCALISER_REMEDY}")
+    logger.info("loaded localiser %s (input %d px)", path, config["input_size"])
+    return Localiser(net, int(config["input_size"]), config, device)

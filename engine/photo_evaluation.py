@@ -1,0 +1,122 @@
+"""Score photo queries through `Engine.search`, the path the bot uses (localisation included).
+
+Pure bookkeeping on top of the engine: for each query, was the photographed item first / in the
+top k, do the top matches share its category (and colour, pattern), did the searched box overlap
+the product's true box (IoU ≥ 0.5), and how long did the search take.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from engine.catalog.store import Item
+from engine.localise.regions import box_iou
+from engine.photos.queries import PhotoQuery
+from engine.search import Engine
+
+ATTRIBUTES = ("colour", "pattern")
+
+
+@dataclass
+class PhotoScores:
+    """One row of the photo benchmark; rates are fractions in [0, 1], latencies in ms."""
+
+    variant: str
+    source: str
+    n: int
+    k: int
+    exact_at_1: float
+    exact_at_k: float
+    category_at_1: float
+    category_precision_at_k: float
+    attribute_at_1: dict[str, float] = field(default_factory=dict)
+    iou50: float | None = None  # share of queries whose searched box has IoU ≥ 0.5 with the truth
+    mean_iou: float | None = None
+    unsure: float = 0.0  # share of queries where the localiser was not confident
+    latency_p50_ms: float = 0.0
+    latency_p95_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _rate(values: Sequence[float]) -> float:
+    return float(np.mean(values)) if len(values) else float("nan")
+
+
+def score_photo_queries(engine: Engine, queries: Sequence[PhotoQuery], variant: str, k: int = 5,
+                        source: str = "synthetic") -> PhotoScores:
+    """Search every query photo with `engine.search` and score it (see the module docstring)."""
+    truth_items = engine.catalog.get_many([q.item_id for q in queries])
+    exact1, exactk, cat1, catk, ious, unsure, latencies = [], [], [], [], [], [], []
+    attributes: dict[str, list[float]] = {name: [] for name in ATTRIBUTES}
+    for query in queries:
+        truth: Item = truth_items[query.item_id]
+        started = time.perf_counter()
+        matches = engine.search(query.image, k, variant)
+        latencies.append((time.perf_counter() - started) * 1000)
+        ids = [m.item.id for m in matches]
+        exact1.append(float(bool(ids) and ids[0] == query.item_id))
+        exactk.append(float(query.item_id in ids))
+        cat1.append(float(bool(matches) and matches[0].item.category == truth.category))
+        catk.append(_rate([m.item.category == truth.category for m in matches]) if matches else 0.0)
+        for name in ATTRIBUTES:
+            if truth.attributes.get(name):
+                attributes[name].append(float(bool(matches) and matches[0].item.attributes.get(name) == truth.attributes[name]))
+        unsure.append(float(not matches.confident))
+        if query.box is not None and query.source != "own-image":
+            photo_box = matches.box or (0.0, 0.0, *map(float, matches.photo_size or (0, 0)))
+            ious.append(box_iou(photo_box, query.box))  # type: ignore[arg-type]
+    return PhotoScores(
+        variant=variant, source=source, n=len(queries), k=k,
+        exact_at_1=_rate(exact1), exact_at_k=_rate(exactk), category_at_1=_rate(cat1),
+        category_precision_at_k=_rate(catk),
+        attribute_at_1={name: _rate(v) for name, v in attributes.items() if v},
+        iou50=_rate([float(i >= 0.5) for i in ious]) if ious else None,
+        mean_iou=_rate(ious) if ious else None, unsure=_rate(unsure),
+        latency_p50_ms=float(np.percentile(latencies, 50)) if latencies else 0.0,
+        latency_p95_ms=float(np.percentile(latencies, 95)) if latencies else 0.0,
+    )
+
+
+def clean_scores(engine: Engine, item_ids: Sequence[int], variant: str, k: int = 5) -> PhotoScores:
+    """The same figures for clean catalog crops (the seed protocol): each item's stored vector
+    against the rest of the catalog, itself excluded, so exact-item figures do not apply."""
+    items = engine.catalog.get_many(list(item_ids))
+    cat1, catk, latencies = [], [], []
+    attributes: dict[str, list[float]] = {name: [] for name in ATTRIBUTES}
+    for item_id in item_ids:
+        truth = items[item_id]
+        started = time.perf_counter()
+        matches = engine.neighbours_of_item(item_id, k, variant)
+        latencies.append((time.perf_counter() - started) * 1000)
+        cat1.append(float(bool(matches) and matches[0].item.category == truth.category))
+        catk.append(_rate([m.item.category == truth.category for m in matches]) if matches else 0.0)
+        for name in ATTRIBUTES:
+            if truth.attributes.get(name):
+                attributes[name].append(float(bool(matches) and matches[0].item.attributes.get(name) == truth.attributes[name]))
+    return PhotoScores(
+        variant=variant, source="clean", n=len(item_ids), k=k, exact_at_1=float("nan"), exact_at_k=float("nan"),
+        category_at_1=_rate(cat1), category_precision_at_k=_rate(catk),
+        attribute_at_1={name: _rate(v) for name, v in attributes.items() if v},
+        latency_p50_ms=float(np.percentile(latencies, 50)) if latencies else 0.0,
+        latency_p95_ms=float(np.percentile(latencies, 95)) if latencies else 0.0,
+    )
+
+
+def markdown(rows: Sequence[PhotoScores]) -> str:
+    """The benchmark table, one row per (variant, query source)."""
+    def pct(value: float | None) -> str:
+        return "–" if value is None or value != value else f"{100 * value:.1f}"
+
+    lines = ["| variant | queries | n | exact@1 | exact@5 | category@1 | P@5 | colour@1 | pattern@1 | IoU≥0.5 | unsure | p50 ms |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r.variant} | {r.source} | {r.n} | {pct(r.exact_at_1)} | {pct(r.exact_at_k)} | {pct(r.category_at_1)} | "
+            f"{pct(r.category_precision_at_k)} | {pct(r.attribute_at_1.get('colour'))} | "
+            f"{pct(r.attribute_at_1.get('pattern'))} | {pct(r.iou50)} | {pct(r.unsure)} | {r.latency_p50_ms:.0f} |")
+    return "\n".join(lines)

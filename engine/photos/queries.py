@@ -1,0 +1,77 @@
+"""Query photos for the photo benchmark: synthesised from the catalog, or a user's real ones.
+
+`synthetic_queries` draws items uniformly and photographs each on an *evaluation* background in
+EVAL_STYLE (neither seen in training). `real_queries` reads a CSV (`photo,item_id`, optional
+`x1,y1,x2,y2` for the product's box) or a folder laid out as `<item_id>/<photo>`.
+`own_image_queries` are the catalog items' own full (uncropped) photos.
+"""
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.catalog.store import CatalogStore, Item
+from engine.images import load_image
+from engine.photos.backgrounds import background_pool
+from engine.photos.composite import EVAL_STYLE, PhotoStyle, compose
+from engine.photos.cutout import cut_out
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class PhotoQuery:
+    """One query photo (encoded bytes or a path), the item it shows and, when known, its box."""
+
+    image: bytes | Path
+    item_id: int
+    box: Box | None = None
+    source: str = "synthetic"
+
+
+def synthetic_queries(catalog: CatalogStore, n: int, *, seed: int = 1, style: PhotoStyle = EVAL_STYLE,
+                      extra_backgrounds: Path | None = None) -> Iterator[PhotoQuery]:
+    """`n` phone-like photos of uniformly drawn catalog items (eval backgrounds, `style`)."""
+    backgrounds = background_pool("eval", extra_backgrounds)
+    items = [item for item in catalog.iter_items() if item.id is not None]
+    rng = np.random.default_rng([seed, 8])
+    picks = rng.choice(len(items), size=min(n, len(items)), replace=False)
+    for position, row in enumerate(picks):
+        item = items[int(row)]
+        image = load_image(catalog.resolve_image(item))
+        photo = compose(cut_out(image, item.bbox), backgrounds, np.random.default_rng([seed, 9, position]), style)
+        yield PhotoQuery(photo.jpeg, int(item.id), photo.box)  # type: ignore[arg-type]
+
+
+def own_image_queries(catalog: CatalogStore, n: int, *, seed: int = 1) -> Iterator[PhotoQuery]:
+    """`n` catalog items' own full photos, uncropped (the index holds their bbox crops)."""
+    items: list[Item] = [item for item in catalog.iter_items() if item.id is not None]
+    rng = np.random.default_rng([seed, 10])
+    for row in rng.choice(len(items), size=min(n, len(items)), replace=False):
+        item = items[int(row)]
+        yield PhotoQuery(catalog.resolve_image(item), int(item.id), item.bbox, source="own-image")  # type: ignore[arg-type]
+
+
+def real_queries(path: Path) -> list[PhotoQuery]:
+    """Real photos with their true item: a CSV (photo,item_id[,x1,y1,x2,y2]) or <item_id>/ folders."""
+    path = Path(path)
+    queries: list[PhotoQuery] = []
+    if path.is_dir():
+        for folder in sorted(p for p in path.iterdir() if p.is_dir() and p.name.isdigit()):
+            for photo in sorted(folder.iterdir()):
+                if photo.is_file():
+                    queries.append(PhotoQuery(photo, int(folder.name), source="real"))
+        return queries
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            photo = Path(row["photo"])
+            photo = photo if photo.is_absolute() else path.parent / photo
+            box = None
+            if all(row.get(key) not in (None, "") for key in ("x1", "y1", "x2", "y2")):
+                box = tuple(float(row[key]) for key in ("x1", "y1", "x2", "y2"))
+            queries.append(PhotoQuery(photo, int(row["item_id"]), box, source="real"))  # type: ignore[arg-type]
+    return queries
