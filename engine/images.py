@@ -33,7 +33,8 @@ def load_image(
     The pixel count is checked from the header *before* decoding, so a decompression bomb
     costs nothing. With `max_side`, a JPEG larger than twice that is decoded at a reduced
     scale (libjpeg's DCT scaling, still at least `max_side`): a 12 Mpx phone photo decodes
-    several times faster. `bbox` is in the full-size pixels either way.
+    several times faster; `image.info["draft_scale"]` then says how many full-size pixels one
+    decoded pixel covers. `bbox` is in the full-size pixels either way.
     Raises InvalidImageError with a message fit for the user.
     """
     if isinstance(source, Image.Image):
@@ -41,9 +42,9 @@ def load_image(
         _check_size(image.size, max_pixels)
     else:
         image = _open_checked(source, max_pixels, max_side)
-        if bbox is not None and image.info.get("draft_scale", 1) != 1:
-            scale = image.info["draft_scale"]
-            bbox = (bbox[0] / scale, bbox[1] / scale, bbox[2] / scale, bbox[3] / scale)
+    scale = float(image.info.get("draft_scale", 1.0))
+    if bbox is not None and scale != 1.0:
+        bbox = (bbox[0] / scale, bbox[1] / scale, bbox[2] / scale, bbox[3] / scale)
     try:
         image = ImageOps.exif_transpose(image) or image
     except Exception as exc:  # a malformed EXIF block must not sink an otherwise fine photo
@@ -51,6 +52,8 @@ def load_image(
     image = to_rgb(image)
     if bbox is not None:
         image = crop_to_bbox(image, bbox)
+    if scale != 1.0:
+        image.info["draft_scale"] = scale  # full-size pixels per decoded pixel (see max_side)
     return image
 
 

@@ -220,14 +220,19 @@ class Engine:
             self._index(query.variant)
             embedder = self.embedders[Variant.parse(query.variant).embedder]
             image = self.decode(query.image)
+            # Boxes in and out are in the photo's full-size pixels, whatever scale it decoded at.
+            scale = float(image.info.get("draft_scale", 1.0))
+            full_size = (round(image.width * scale), round(image.height * scale))
             regions: list[Region] = []
             confident = True
-            box = clamp_box(query.box, image.size) if query.box is not None else None
-            if box is None and query.box is None:
+            if query.box is not None:
+                box = clamp_box(query.box, full_size)
+            else:
                 regions, confident = self.locate(image)
+                regions = [r.scaled(scale) for r in regions]
                 box = regions[0].box if regions else None
-            crop = image.crop(tuple(int(round(v)) for v in box)) if box is not None else image  # type: ignore[arg-type]
-            return Prepared(embedder.preprocess(crop), box, tuple(regions), confident, image.size)
+            crop = image.crop(tuple(int(round(v / scale)) for v in box)) if box is not None else image  # type: ignore[arg-type]
+            return Prepared(embedder.preprocess(crop), box, tuple(regions), confident, full_size)
         except (InvalidImageError, UnknownNameError) as exc:
             return exc
 
@@ -269,11 +274,12 @@ def clamp_box(box: Box, size: tuple[int, int]) -> Box | None:
 
 
 def find_localiser(settings: Settings, embedder_names: Sequence[str], catalog: CatalogStore) -> Localiser | None:
-    """The localiser `settings.localiser` names, if it exists and was trained on this catalog.
+    """The localiser `settings.localiser` names, if any (None: search whole photos).
 
-    'auto' prefers the one trained with an ft: photo embedder in use, then the newest file.
-    A localiser that fails to load, or belongs to another catalog, is logged and skipped: search
-    then embeds whole photos, as without one.
+    'auto' takes the one trained with an ft: photo embedder in use, else the newest one trained
+    on this catalog; a localiser of another catalog is only used when named explicitly (with a
+    warning: it finds products like the ones it was trained on). One that fails to load is
+    logged and skipped.
     """
     choice = settings.localiser.strip()
     folder = settings.localisers_dir
@@ -281,26 +287,28 @@ def find_localiser(settings: Settings, embedder_names: Sequence[str], catalog: C
         return None
     if choice.lower() == "auto":
         paired = [folder / f"{n[3:]}.pt" for n in embedder_names if n.startswith("ft:")]
-        found = [p for p in paired if p.is_file()] or sorted(folder.glob("*.pt"), key=lambda p: p.stat().st_mtime,
-                                                             reverse=True) if folder.is_dir() else []
-        if not found:
-            return None
-        path = found[0]
+        others = sorted(folder.glob("*.pt"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
+        candidates = [p for p in paired if p.is_file()] + [p for p in others if p not in paired]
     else:
-        path = folder / f"{choice}.pt"
-        if not path.is_file():
-            raise EngineError(f"No localiser {path}; train one with scripts/train_photo.py or set DOPE_LOCALISER=none")
-    try:
-        localiser = load_localiser(path, settings.device)
-    except EngineError as exc:
-        logger.error("not using localiser %s: %s", path, exc)
-        return None
-    if localiser.config.get("catalog_id") != catalog.catalog_id:
-        logger.error("not using localiser %s: it was trained on another catalog (%s); retrain it with "
-                     "scripts/train_photo.py", path, localiser.config.get("catalog_id"))
-        return None
-    localiser.config.setdefault("name", path.stem)
-    return localiser
+        candidates = [folder / f"{choice}.pt"]
+        if not candidates[0].is_file():
+            raise EngineError(f"No localiser {candidates[0]}; train one with scripts/train_photo.py "
+                              "or set DOPE_LOCALISER=none")
+    for path in candidates:
+        try:
+            localiser = load_localiser(path, settings.device)
+        except EngineError as exc:
+            logger.error("not using localiser %s: %s", path, exc)
+            continue
+        if localiser.config.get("catalog_id") != catalog.catalog_id:
+            if choice.lower() == "auto":
+                logger.error("not using localiser %s: it was trained on another catalog; retrain it with "
+                             "scripts/train_photo.py or name it in DOPE_LOCALISER", path)
+                continue
+            logger.warning("localiser %s was trained on another catalog (%s)", path, localiser.config.get("catalog_id"))
+        localiser.config.setdefault("name", path.stem)
+        return localiser
+    return None
 
 
 def load_variant_indexes(

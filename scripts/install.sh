@@ -10,11 +10,14 @@ PYTHON=${PYTHON:-python3}
 TORCH_SPEC=${TORCH_SPEC:-"torch==2.14.1 torchvision==0.29.1"}
 
 if [[ "${SKIP_APT:-0}" != 1 ]] && command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
-  # Optional extras: the evaluation data set, a headless browser for the web-chat test, and a colour
-  # emoji font (without one, browsers show the bot's 👍/👎 as empty boxes in the web chat).
-  # Tests that need them skip with a reason when they are missing, so failure is not fatal.
+  # Optional extras: the evaluation data set, real photographs to paste products onto when
+  # training the photo model (mate-backgrounds, lomiri-wallpapers-16.04: engine/photos/backgrounds.py),
+  # a headless browser for the web-chat test, and a colour emoji font (without one, browsers show
+  # the bot's 👍/👎 as empty boxes in the web chat). Tests that need them skip with a reason when
+  # they are missing, so failure is not fatal.
   if apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      dataset-fashion-mnist chromium chromium-driver fonts-noto-color-emoji >/dev/null; then
+      dataset-fashion-mnist mate-backgrounds lomiri-wallpapers-16.04 chromium chromium-driver \
+      fonts-noto-color-emoji >/dev/null; then
     echo "install: Debian packages ready"
   else
     echo "install: WARNING: Debian packages unavailable; Fashion-MNIST/browser tests will skip" >&2

@@ -37,15 +37,22 @@ class PhotoHead(nn.Module):
             nn.Dropout(dropout), nn.Linear(hidden, dim),
         )
 
-    def pool(self, fmap: torch.Tensor) -> torch.Tensor:
+    def attend(self, fmap: torch.Tensor) -> torch.Tensor:
+        """Attention-weighted average of the map's positions, (N, 1280)."""
         weights = torch.softmax(self.attention(fmap).flatten(1), dim=1)  # (N, hw)
-        attended = torch.einsum("nch,nh->nc", fmap.flatten(2), weights)
+        return torch.einsum("nch,nh->nc", fmap.flatten(2), weights)
+
+    def gem(self, fmap: torch.Tensor) -> torch.Tensor:
+        """Generalised-mean pooling, (N, 1280) (Radenović et al. 2018)."""
         p = self.gem_p.clamp(1.0, 6.0)
-        gem = fmap.clamp(min=1e-6).pow(p).mean(dim=(2, 3)).pow(1.0 / p)
-        return torch.cat([attended, gem], dim=1)
+        return fmap.clamp(min=1e-6).pow(p).mean(dim=(2, 3)).pow(1.0 / p)
+
+    def embed_pooled(self, fmap: torch.Tensor, gem: torch.Tensor) -> torch.Tensor:
+        """The embedding from the map and its GeM pooling (training precomputes the latter)."""
+        return nn.functional.normalize(self.project(torch.cat([self.attend(fmap), gem], dim=1)), dim=1)
 
     def forward(self, fmap: torch.Tensor) -> torch.Tensor:
-        return nn.functional.normalize(self.project(self.pool(fmap)), dim=1)
+        return self.embed_pooled(fmap, self.gem(fmap))
 
 
 class PhotoNet(nn.Module):

@@ -21,6 +21,13 @@ class Region:
     score: float  # peak foreground probability inside the blob, 0..1
     mass: float  # share of the photo's foreground mass in this blob (ranks regions)
 
+    def scaled(self, factor: float) -> Region:
+        """The same region in pixels `factor` times larger (photo decoded at reduced scale)."""
+        if factor == 1.0:
+            return self
+        x1, y1, x2, y2 = self.box
+        return Region((x1 * factor, y1 * factor, x2 * factor, y2 * factor), self.score, self.mass)
+
     def area_share(self, size: tuple[int, int]) -> float:
         x1, y1, x2, y2 = self.box
         return max(0.0, (x2 - x1) * (y2 - y1)) / float(size[0] * size[1])

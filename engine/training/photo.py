@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from engine.atomic import atomic_write
 from engine.catalog.store import CatalogStore
 from engine.embedders.base import resolve_device
-from engine.embedders.checkpoints import save_checkpoint
+from engine.embedders.checkpoints import load_checkpoint, save_checkpoint
+from engine.errors import EngineError
 from engine.embedders.photo import PHOTO_KIND, PhotoHead
 from engine.embedders.registry import load_embedder
 from engine.localise.model import LocaliserNet, build_localiser_net, localiser_base, save_localiser
@@ -68,6 +70,12 @@ class PhotoTrainConfig:
     threads: int = 0  # torch threads (0: torch's default); 1 is faster on a busy 2-core machine
     allow_random: bool = False  # tests only: random trunk weights
     device: str = "auto"
+    cache_dir: Path | None = None  # keep rendered views' features here, to retrain the heads quickly
+
+    def render_key(self) -> dict[str, Any]:
+        """The settings that decide the cached features (the heads' settings do not)."""
+        return {k: getattr(self, k) for k in ("rounds", "localiser_rounds", "jitter", "input_size",
+                                              "localiser_input", "seed", "allow_random")}
 
 
 @dataclass
@@ -133,6 +141,26 @@ def extract_features(sources: list[ItemSource], trunk: nn.Module, localiser: Loc
         clean.append(trunk.extract_features(_normalise(batch["pixels"], device)).half().cpu())
     return FeatureCache(torch.cat(maps), torch.cat(items), torch.cat(clean), torch.cat(s8s), torch.cat(s16s),
                         torch.cat(masks))
+
+
+def cached_features(catalog: CatalogStore, sources: list[ItemSource], trunk: nn.Module, localiser: LocaliserNet,
+                    config: PhotoTrainConfig, device: torch.device, progress: bool = True) -> FeatureCache:
+    """`extract_features`, reusing `config.cache_dir`'s file when it was made for the same
+    catalog revision and render settings (the file is a cache: delete it any time)."""
+    if config.cache_dir is None:
+        return extract_features(sources, trunk, localiser, config, device, progress)
+    key = {"catalog_id": catalog.catalog_id, "revision": catalog.revision, **config.render_key()}
+    path = Path(config.cache_dir) / f"photo-views-{config.name}.pt"
+    if path.is_file():
+        stored = torch.load(path, weights_only=True)
+        if stored.get("key") == key:
+            logger.info("reusing rendered views from %s", path)
+            return FeatureCache(**stored["cache"])
+    cache = extract_features(sources, trunk, localiser, config, device, progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as handle:
+        torch.save({"key": key, "cache": {f.name: getattr(cache, f.name) for f in fields(cache)}}, handle)
+    return cache
 
 
 def _split(n: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -218,6 +246,12 @@ def _cosface(embedding: torch.Tensor, weights: torch.Tensor, target: torch.Tenso
     return nn.functional.cross_entropy(logits, target)
 
 
+@torch.no_grad()
+def gem_pooled(head: PhotoHead, maps: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """GeM pooling of every cached map, once (p is fixed while the rest of the head trains)."""
+    return torch.cat([head.gem(maps[i : i + 256].float().to(device)).cpu() for i in range(0, len(maps), 256)])
+
+
 def embed_maps(head: PhotoHead, maps: torch.Tensor, device: torch.device) -> torch.Tensor:
     head.eval()
     with torch.inference_mode():
@@ -248,8 +282,10 @@ def train_embedding_head(cache: FeatureCache, tables: dict[str, tuple[list[str],
     n_items = len(cache.clean_maps)
     train_rows, val_rows = _split(len(cache.photo_maps), config.val_share, config.seed + 1)
     head = PhotoHead(config.dim, config.hidden).to(device)
+    head.gem_p.requires_grad_(False)  # p = 3: pooling the cached maps once keeps epochs cheap
+    gem_photo, gem_clean = gem_pooled(head, cache.photo_maps, device), gem_pooled(head, cache.clean_maps, device)
     heads = _Heads(n_items, config.dim, {k: len(names) for k, (names, _) in tables.items()}).to(device)
-    parameters = list(head.parameters()) + list(heads.parameters())
+    parameters = [p for p in head.parameters() if p.requires_grad] + list(heads.parameters())
     optimiser = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
     # Rows: photo views (index ≥ 0) and, twice per epoch, every clean view (stored as -1 - item).
     rows = np.concatenate([train_rows, -1 - np.arange(n_items), -1 - np.arange(n_items)])
@@ -261,11 +297,13 @@ def train_embedding_head(cache: FeatureCache, tables: dict[str, tuple[list[str],
         for start in range(0, len(order), config.batch_size):
             chunk = order[start : start + config.batch_size]
             photo, clean = chunk[chunk >= 0], -1 - chunk[chunk < 0]
-            maps = torch.cat([cache.photo_maps[torch.as_tensor(photo)], cache.clean_maps[torch.as_tensor(clean)]])
+            photo_rows, clean_rows = torch.as_tensor(photo), torch.as_tensor(clean)
+            maps = torch.cat([cache.photo_maps[photo_rows], cache.clean_maps[clean_rows]])
+            gem = torch.cat([gem_photo[photo_rows], gem_clean[clean_rows]]).to(device)
             items = torch.cat([cache.photo_items[torch.as_tensor(photo)], torch.as_tensor(clean)]).to(device)
             if len(items) < 2:
                 continue
-            embedding = head(maps.float().to(device))
+            embedding = head.embed_pooled(maps.float().to(device), gem)
             loss = _cosface(embedding, heads.proxies, items, config.scale, config.margin)
             for key, (_, labels) in tables.items():
                 loss = loss + config.attribute_weight * _cosface(
@@ -276,6 +314,18 @@ def train_embedding_head(cache: FeatureCache, tables: dict[str, tuple[list[str],
             schedule.step()
     head.eval()
     return head, retrieval_scores(head, cache, val_rows, tables, device)
+
+
+def is_current(path: Path, catalog: CatalogStore) -> bool:
+    """True when `path` is a photo checkpoint (with its localiser) trained on this catalog revision."""
+    localiser = path.parent / "localisers" / path.name
+    if not path.is_file() or not localiser.is_file():
+        return False
+    try:
+        config = load_checkpoint(path)["config"]
+    except EngineError:
+        return False
+    return config.get("catalog_id") == catalog.catalog_id and config.get("catalog_revision") == catalog.revision
 
 
 def train_photo_model(catalog: CatalogStore, models_dir: Path, config: PhotoTrainConfig,
@@ -297,7 +347,7 @@ def train_photo_model(catalog: CatalogStore, models_dir: Path, config: PhotoTrai
     localiser_trunk = localiser_base(config.localiser_input, device, allow_random=config.allow_random)
     localiser = build_localiser_net(localiser_trunk, config.localiser_width).to(device)
     timings["load"] = time.perf_counter() - started
-    cache = extract_features(sources, trunk, localiser, config, device, progress)
+    cache = cached_features(catalog, sources, trunk, localiser, config, device, progress)
     timings["render+extract"] = time.perf_counter() - started - timings["load"]
     mark = time.perf_counter()
     scores = train_localiser_head(localiser, cache, config, device, progress)
@@ -308,7 +358,8 @@ def train_photo_model(catalog: CatalogStore, models_dir: Path, config: PhotoTrai
     timings["train_embedder"] = time.perf_counter() - mark
     common: dict[str, Any] = {
         "catalog_id": catalog.catalog_id, "catalog_revision": catalog.revision, "n_items": len(sources),
-        "train_config": asdict(config), "backgrounds": "train", "style": TRAIN_STYLE.name, "scores": scores,
+        "train_config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+        "backgrounds": "train", "style": TRAIN_STYLE.name, "scores": scores,
     }
     embedder_path = models_dir / f"{config.name}.pt"
     save_checkpoint(embedder_path, kind=PHOTO_KIND, config={

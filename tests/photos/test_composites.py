@@ -110,3 +110,11 @@ def test_large_jpegs_decode_at_reduced_scale_with_the_bbox_rescaled() -> None:
     blue = np.asarray(crop, np.float32).mean(axis=(0, 1))
     assert blue[2] > 150 and blue[0] < 60  # the rescaled box still holds exactly the blue square
     assert load_image(buffer.getvalue()).size == (4000, 3000)  # without max_side: full size
+
+
+def test_reduced_scale_decoding_reports_its_scale() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4000, 3000), (90, 90, 90)).save(buffer, format="JPEG")
+    decoded = load_image(buffer.getvalue(), max_side=1600)
+    assert decoded.info["draft_scale"] * decoded.width == pytest.approx(4000)
+    assert "draft_scale" not in load_image(buffer.getvalue()).info
