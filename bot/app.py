@@ -90,6 +90,7 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(game.play, pattern=r"^gn$"))
     app.add_handler(CallbackQueryHandler(variants.pick, pattern=r"^var:"))
     app.add_handler(CallbackQueryHandler(account.forget_confirm, pattern=r"^fg:"))
+    app.add_handler(CallbackQueryHandler(search.region, pattern=r"^rg:"))
     # 4. Fallbacks last: unknown commands, then any other message, then any other button.
     app.add_handler(MessageHandler(messages & filters.COMMAND, fallback.unknown_command))
     app.add_handler(MessageHandler(messages, fallback.unsupported))

@@ -3,6 +3,7 @@
     v:<shown_id>:+   vote on a search match        g:<pair_id>:-   vote on a game pair
     gn               next game pair                var:<index>     pick a variant
     fg:<user_id>:y / fg:<user_id>:n   confirm / cancel the /forget that user asked for
+    rg:<query_id>:<x1>,<y1>,<x2>,<y2>   search another product found in that query's photo
 
 `parse` accepts exactly these shapes; anything else raises `MalformedCallback`. The ids are then
 validated against the database by the handlers (existence and ownership).
@@ -21,6 +22,7 @@ _PATTERNS = {
     "next": re.compile(r"gn"),
     "variant": re.compile(r"var:(0|[1-9][0-9]{0,3})"),
     "forget": re.compile(r"fg:([1-9][0-9]{0,15}):([yn])"),
+    "region": re.compile(r"rg:([1-9][0-9]{0,15}):([0-9]{1,5}),([0-9]{1,5}),([0-9]{1,5}),([0-9]{1,5})"),
 }
 
 
@@ -36,6 +38,7 @@ class Callback:
     target: int = 0  # shown_id, pair_id, variant index, or the user a /forget belongs to
     value: int = 0  # +1 / -1 for votes
     confirm: bool = False  # forget: yes / no
+    box: tuple[int, int, int, int] | None = None  # region: the product's box in the query's photo
 
 
 def vote(shown_id: int, value: int) -> str:
@@ -59,6 +62,12 @@ def forget(user_id: int, confirm: bool) -> str:
     return _checked(f"fg:{int(user_id)}:{'y' if confirm else 'n'}")
 
 
+def region(query_id: int, box: tuple[float, float, float, float]) -> str:
+    """Search the product in `box` (photo pixels) of the photo that query `query_id` searched."""
+    x1, y1, x2, y2 = (max(0, int(round(v))) for v in box)
+    return _checked(f"rg:{int(query_id)}:{x1},{y1},{x2},{y2}")
+
+
 def parse(data: str | None) -> Callback:
     """The Callback for `data`, or MalformedCallback."""
     if not data or len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
@@ -76,6 +85,11 @@ def parse(data: str | None) -> Callback:
             return Callback(kind, int(match.group(1)))
         if kind == "forget":
             return Callback(kind, int(match.group(1)), confirm=match.group(2) == "y")
+        if kind == "region":
+            x1, y1, x2, y2 = (int(match.group(i)) for i in range(2, 6))
+            if int(match.group(1)) > _MAX_ID or x2 <= x1 or y2 <= y1:
+                break
+            return Callback(kind, int(match.group(1)), box=(x1, y1, x2, y2))
         return Callback(kind)
     raise MalformedCallback(f"bad callback data {data!r}")
 

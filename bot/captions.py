@@ -52,8 +52,18 @@ def match_caption(match: Match) -> str:
     return caption[:MAX_CAPTION]
 
 
-def vote_prompt(variant: str, count: int) -> str:
-    return f"Top {count} matches ({variant}). Rate them: 👍 dope or 👎 nope."
+def vote_prompt(variant: str, count: int, *, unsure: bool = False, others: int = 0) -> str:
+    text = f"Top {count} matches ({variant}). Rate them: 👍 dope or 👎 nope."
+    if others:
+        text += f"\nI also spotted {others} more product{'s' if others > 1 else ''}: tap 🔍 to search {'them' if others > 1 else 'it'}."
+    if unsure:
+        text += f"\n{CROP_TIP}"
+    return text
+
+
+CROP_TIP = "💡 I wasn't sure where the product is: crop the photo to it for better matches."
+SEARCHED_CAPTION = "🔎 What I searched (1)"
+UNKNOWN_SEARCH = "That search is gone (old or deleted). Send the photo again."
 
 
 def game_caption(label: str, item: Item) -> str:

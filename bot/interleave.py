@@ -22,6 +22,7 @@ from bot.services import Services
 from engine.feedback.interleaving import Decision, decide, team_draft
 from engine.feedback.personal import rerank
 from engine.errors import UnknownNameError
+from engine.localise.regions import Box
 from engine.search import ImageInput, Match, Matches
 from engine.variants import Variant
 
@@ -60,8 +61,11 @@ async def arms(svc: Services, user_id: int) -> tuple[str, str] | None:
     return pair if all(v in variants for v in pair) else None
 
 
-async def find_matches(svc: Services, user_id: int, image: ImageInput, variant: str) -> Found:
+async def find_matches(svc: Services, user_id: int, image: ImageInput, variant: str,
+                       box: Box | None = None) -> Found:
     """The user's album: personal, an interleaving of champion and challenger, or `variant`'s top-k.
+
+    `box` searches that region of the photo instead of the product the localiser finds.
 
     A hot swap may unload a variant between choosing it and searching it (a challenger retired
     meanwhile): the search then falls back to a plain album, so no query is dropped.
@@ -70,28 +74,29 @@ async def find_matches(svc: Services, user_id: int, image: ImageInput, variant: 
     pair = None if personal is not None else await arms(svc, user_id)
     try:
         if personal is not None:
-            return await personal_matches(svc, image, personal)
+            return await personal_matches(svc, image, personal, box)
         if pair is not None:
-            return await interleaved_matches(svc, image, pair)
+            return await interleaved_matches(svc, image, pair, box)
     except UnknownNameError as error:
         logger.info("a variant went away mid-search (%s): plain album instead", error)
     try:
-        matches = await svc.searcher.search(image, svc.settings.top_k, variant)
+        matches = await svc.searcher.search(image, svc.settings.top_k, variant, box)
     except UnknownNameError:
         variant = svc.default_variant()
-        matches = await svc.searcher.search(image, svc.settings.top_k, variant)
+        matches = await svc.searcher.search(image, svc.settings.top_k, variant, box)
     return Found(matches, variant, matches.model_version)
 
 
-async def interleaved_matches(svc: Services, image: ImageInput, pair: tuple[str, str]) -> Found:
+async def interleaved_matches(svc: Services, image: ImageInput, pair: tuple[str, str],
+                              box: Box | None = None) -> Found:
     """Team-draft interleaving of the champion's and the challenger's top-k."""
     k = svc.settings.top_k
-    champion, challenger = await asyncio.gather(*(svc.searcher.search(image, k, v) for v in pair))
+    champion, challenger = await asyncio.gather(*(svc.searcher.search(image, k, v, box) for v in pair))
     by_id = {int(m.item.id or 0): m for m in [*challenger, *champion]}  # champion's distance wins ties
     album = team_draft([int(m.item.id or 0) for m in champion], [int(m.item.id or 0) for m in challenger],
                        k, svc.rng)
-    matches = Matches([Match(by_id[item].item, by_id[item].distance, rank)
-                       for rank, (item, _) in enumerate(album, start=1)], champion.vector)
+    matches = champion.replaced([Match(by_id[item].item, by_id[item].distance, rank)
+                                 for rank, (item, _) in enumerate(album, start=1)])
     version = f"{champion.model_version}|{challenger.model_version}"
     return Found(matches, pair[0], version, [pair[team] for _, team in album], pair)
 
@@ -103,16 +108,16 @@ async def personal_of(svc: Services, user_id: int, variant: str) -> Personal | N
                               svc.settings.personal_min_votes)
 
 
-async def personal_matches(svc: Services, image: ImageInput, personal: Personal) -> Found:
+async def personal_matches(svc: Services, image: ImageInput, personal: Personal, box: Box | None = None) -> Found:
     """The base index's candidates, re-ranked in the user's own space."""
     k = svc.settings.top_k
-    candidates = await svc.searcher.search(image, max(k, svc.settings.personal_candidates), personal.base_variant)
+    candidates = await svc.searcher.search(image, max(k, svc.settings.personal_candidates), personal.base_variant, box)
     ids = np.asarray([int(m.item.id or 0) for m in candidates], dtype=np.int64)
     stored = await svc.searcher.stored_vectors(personal.base_variant, ids.tolist())
     top, distances = rerank(personal.projection, candidates.vector, ids, stored, k)  # type: ignore[arg-type]
     items = {int(m.item.id or 0): m.item for m in candidates}
-    matches = Matches([Match(items[int(i)], float(d), rank) for rank, (i, d) in enumerate(zip(top, distances), 1)],
-                      candidates.vector)
+    matches = candidates.replaced([Match(items[int(i)], float(d), rank)
+                                   for rank, (i, d) in enumerate(zip(top, distances), 1)])
     base = Variant.parse(personal.base_variant)
     return Found(matches, personal_variant(personal.model, base.metric),
                  f"personal:{personal.model}:{candidates.model_version}", vector_embedder=base.embedder)

@@ -14,13 +14,23 @@ def _mark(label: str, chosen: bool) -> str:
     return f"{CHECK}{label}" if chosen else label
 
 
-def vote_keyboard(rows: Sequence[tuple[int, int, int | None]]) -> InlineKeyboardMarkup:
-    """One row per match: (shown_id, rank, current vote or None) → `#rank 👍 | #rank 👎`."""
-    return InlineKeyboardMarkup([
+def vote_keyboard(rows: Sequence[tuple[int, int, int | None]],
+                  others: Sequence[tuple[int, tuple[float, float, float, float]]] = (),
+                  query_id: int | None = None) -> InlineKeyboardMarkup:
+    """One row per match: (shown_id, rank, current vote or None) → `#rank 👍 | #rank 👎`.
+
+    `others` are the other products found in the photo, (number on the preview, box): a last row
+    of "🔍 Item N" buttons searches them (Shop The Look), needing the `query_id` they belong to.
+    """
+    buttons = [
         [InlineKeyboardButton(f"#{rank} {_mark(UP, value == 1)}", callback_data=callbacks.vote(shown_id, 1)),
          InlineKeyboardButton(f"#{rank} {_mark(DOWN, value == -1)}", callback_data=callbacks.vote(shown_id, -1))]
         for shown_id, rank, value in rows
-    ])
+    ]
+    if others and query_id is not None:
+        buttons.append([InlineKeyboardButton(f"🔍 Item {number}", callback_data=callbacks.region(query_id, box))
+                        for number, box in others])
+    return InlineKeyboardMarkup(buttons)
 
 
 def game_keyboard(pair_id: int, value: int | None = None) -> InlineKeyboardMarkup:

@@ -66,6 +66,12 @@ class Matches(list[Match]):
         self.generation: int | None = None  # the ModelSet generation that served them
 
 
+    def replaced(self, matches: Sequence[Match]) -> Matches:
+        """Other matches (re-ranked, interleaved) for the same photo: what was searched is kept."""
+        return Matches(matches, self.vector, box=self.box, regions=self.regions, confident=self.confident,
+                       photo_size=self.photo_size)
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A query's photo after decoding and localisation, ready for the embedder."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.errors import EngineError
+from engine.localise.regions import Box
 from engine.search import Engine, ImageInput, Matches, Query
 
 logger = logging.getLogger(__name__)
@@ -62,12 +63,15 @@ class BatchingSearcher:
                 pass
             self._worker = None
 
-    async def search(self, image: ImageInput, k: int, variant: str) -> Matches:
-        """Top-k matches (with `.vector`); raises the engine's error for this query only."""
+    async def search(self, image: ImageInput, k: int, variant: str, box: Box | None = None) -> Matches:
+        """Top-k matches (with `.vector`, `.box`, `.regions`); raises the engine's error for this query only.
+
+        `box` searches that region of the photo instead of the product the localiser finds.
+        """
         if self._queue is None:
             raise RuntimeError("BatchingSearcher.initialize() was not awaited")
         future: asyncio.Future[Matches] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(Query(image, k, variant), future))
+        await self._queue.put(_Pending(Query(image, k, variant, box), future))
         return await future
 
     async def stored_vectors(self, variant: str, ids: Sequence[int]) -> np.ndarray:

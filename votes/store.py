@@ -274,6 +274,12 @@ class VoteStore:
         shown_as = "a blind mix of two models" if rows[0]["mixed"] is not None else str(rows[0]["variant"])
         return int(rows[0]["query_id"]), shown_as, [int(r["shown_id"]) for r in rows]
 
+    async def query_photo(self, query_id: int, user_id: int) -> str | None:
+        """The Telegram file_id of the photo query `query_id` searched, if it is `user_id`'s own."""
+        row = await self._fetchone("SELECT file_id FROM queries WHERE query_id = ? AND user_id = ?",
+                                   (query_id, user_id))
+        return str(row["file_id"]) if row is not None and row["file_id"] else None
+
     async def query_vector(self, query_id: int) -> np.ndarray | None:
         row = await self._fetchone("SELECT query_vector FROM queries WHERE query_id = ?", (query_id,))
         if row is None or row["query_vector"] is None:

@@ -6,6 +6,7 @@ sends just the missing keyboard instead of a second album.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -15,19 +16,22 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes, filters
 
-from bot import captions
+from bot import callbacks, captions
 from bot.chat_action import show_chat_action
 from bot.interleave import find_matches
 from bot.keyboards import vote_keyboard
 from bot.lanes import Admission
 from bot.media import send_item_photos
+from bot.preview import boxed_preview
 from bot.services import Services, services
 from engine.errors import InvalidImageError
+from engine.localise.regions import Box
 
 logger = logging.getLogger(__name__)
 
 # Image documents we search with; other documents get a friendly refusal (handlers/fallback.py).
 IMAGE_MIME_TYPES = ("image/jpeg", "image/png", "image/webp")
+MAX_OTHERS = 3  # "🔍 Item N" buttons for other products found in a photo
 
 
 class ImageDocument(filters.MessageFilter):
@@ -92,8 +96,12 @@ async def download(context: ContextTypes.DEFAULT_TYPE, message: Message, file_id
 
 
 async def search_and_reply(context: ContextTypes.DEFAULT_TYPE, svc: Services, message: Message,
-                           user_id: int, file_id: str, update_id: int) -> None:
-    """Download, search, send the album, record, send the keyboard (one chat action meanwhile)."""
+                           user_id: int, file_id: str, update_id: int, box: Box | None = None) -> None:
+    """Download, search, send the album, record, send the keyboard (one chat action meanwhile).
+
+    The album leads with the user's photo, the searched product framed; other products found in
+    it get "🔍 Item N" buttons. `box` searches that region instead of the localiser's best one.
+    """
     chat_id = message.chat_id
     journal = svc.journal
     if journal is not None and journal.has(update_id, "keyboard"):
@@ -110,7 +118,7 @@ async def search_and_reply(context: ContextTypes.DEFAULT_TYPE, svc: Services, me
         return
     variant = await svc.variant_of(user_id)
     try:
-        found = await find_matches(svc, user_id, data, variant)
+        found = await find_matches(svc, user_id, data, variant, box)
     except InvalidImageError as error:
         await message.reply_text(f"I couldn't use that image: {error}")
         return
@@ -118,28 +126,62 @@ async def search_and_reply(context: ContextTypes.DEFAULT_TYPE, svc: Services, me
     if not matches:
         await message.reply_text(captions.NO_MATCHES)
         return
+    others = [] if box is not None else [(n, r.box) for n, r in enumerate(matches.regions[1:MAX_OTHERS + 1], 2)]
     if journal is None or not journal.has(update_id, "album"):  # a replay may find it sent already
-        await send_item_photos(context.bot, chat_id, svc, [(m.item, captions.match_caption(m)) for m in matches])
+        lead = None
+        if matches.box is not None and matches.photo_size is not None:
+            preview = await asyncio.to_thread(boxed_preview, data, matches.photo_size, matches.box,
+                                              [b for _, b in others])
+            lead = (preview, captions.SEARCHED_CAPTION)
+        await send_item_photos(context.bot, chat_id, svc, [(m.item, captions.match_caption(m)) for m in matches],
+                               lead)
         if journal is not None:
             journal.mark(update_id, "album")
     # Recorded only now that the album is out: a crash before this leaves no orphan rows.
-    _, shown_ids = await svc.store.record_query(
+    query_id, shown_ids = await svc.store.record_query(
         user_id, found.variant, found.embedder, [(int(m.item.id or 0), m.distance) for m in matches],
         photo_sha256=hashlib.sha256(data).hexdigest(), file_id=file_id, query_vector=matches.vector,
         model_version=found.model_version, credit=found.credit, interleaving=found.interleaving,
         update_id=update_id,
     )
     rows = [(shown_id, m.rank, None) for shown_id, m in zip(shown_ids, matches)]
-    await send_keyboard(context, svc, chat_id, update_id,
-                        captions.vote_prompt(shown_as(found.variant, found.interleaving), len(matches)), rows)
+    prompt = captions.vote_prompt(shown_as(found.variant, found.interleaving), len(matches),
+                                  unsure=box is None and not matches.confident, others=len(others))
+    await send_keyboard(context, svc, chat_id, update_id, prompt, rows, others, query_id)
 
 
 async def send_keyboard(context: ContextTypes.DEFAULT_TYPE, svc: Services, chat_id: int, update_id: int,
-                        text: str, rows: Sequence[tuple[int, int, int | None]]) -> None:
-    """The vote keyboard; journaled the moment it went out."""
-    await context.bot.send_message(chat_id, text, reply_markup=vote_keyboard(rows))
+                        text: str, rows: Sequence[tuple[int, int, int | None]],
+                        others: Sequence[tuple[int, Box]] = (), query_id: int | None = None) -> None:
+    """The vote keyboard (with "🔍 Item N" buttons for `others`); journaled the moment it went out."""
+    await context.bot.send_message(chat_id, text, reply_markup=vote_keyboard(rows, others, query_id))
     if svc.journal is not None:
         svc.journal.mark(update_id, "keyboard")
+
+
+async def region(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """"🔍 Item N": search another product of an earlier photo (only the photo's owner may)."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None or query.message is None:
+        return
+    try:
+        pressed = callbacks.parse(query.data)
+    except callbacks.MalformedCallback:
+        await query.answer()
+        return
+    svc = services(context)
+    file_id = await svc.store.query_photo(pressed.target, user.id) if pressed.kind == "region" else None
+    if file_id is None or pressed.box is None:
+        await query.answer(captions.UNKNOWN_SEARCH, show_alert=True)
+        return
+    admission = svc.lanes.admit(user.id)
+    if admission is not Admission.ADMITTED:
+        await query.answer(captions.SLOW_DOWN if admission is Admission.REFUSED_WARN else None)
+        return
+    await query.answer("🔍 Searching that one…")
+    async with svc.lanes.turn(user.id):
+        await search_and_reply(context, svc, query.message, user.id, file_id, update.update_id,  # type: ignore[arg-type]
+                               box=tuple(float(v) for v in pressed.box))  # type: ignore[arg-type]
 
 
 def shown_as(variant: str, interleaving: object | None) -> str:
