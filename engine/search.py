@@ -237,7 +237,7 @@ class Engine:
                 regions, confident = self.locate(image)
                 regions = [r.scaled(scale) for r in regions]
                 box = regions[0].box if regions else None
-            crop = image.crop(tuple(int(round(v / scale)) for v in box)) if box is not None else image  # type: ignore[arg-type]
+            crop = image.crop(tuple(int(round(v / scale)) for v in box)) if box is not None else image
             return Prepared(embedder.preprocess(crop), box, tuple(regions), confident, full_size)
         except (InvalidImageError, UnknownNameError) as exc:
             return exc

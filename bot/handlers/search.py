@@ -180,8 +180,8 @@ async def region(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await query.answer("🔍 Searching that one…")
     async with svc.lanes.turn(user.id):
-        await search_and_reply(context, svc, query.message, user.id, file_id, update.update_id,  # type: ignore[arg-type]
-                               box=tuple(float(v) for v in pressed.box))  # type: ignore[arg-type]
+        await search_and_reply(context, svc, query.message, user.id, file_id, update.update_id,
+                               box=tuple(float(v) for v in pressed.box))
 
 
 def shown_as(variant: str, interleaving: object | None) -> str:

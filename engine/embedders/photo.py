@@ -79,7 +79,7 @@ def photo_embedder(payload: dict[str, Any], name: str, base: Embedder) -> Embedd
         head.load_state_dict(state)
     except RuntimeError as exc:
         raise CheckpointMismatchError(f"{name}: head weights do not fit: {exc}; {PHOTO_REMEDY}") from exc
-    net = PhotoNet(base.model.net, head)  # type: ignore[arg-type]  # base.model is an EfficientNetTrunk
+    net = PhotoNet(base.model.net, head)  # base.model is an EfficientNetTrunk
     provenance = {"checkpoint": {k: v for k, v in config.items() if k not in ("labels", "scores", "train_config")}}
     return Embedder(name, net, int(config["dim"]), base.input_size, base.mean, base.std, base.device,
                     provenance, is_random=base.is_random)

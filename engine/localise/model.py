@@ -54,7 +54,7 @@ class LocaliserNet(nn.Module):
     @torch.no_grad()
     def taps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The frozen stride-8 and stride-16 feature maps of a normalised batch."""
-        net = self.trunk
+        net: Any = self.trunk  # efficientnet_lite_pytorch ships no types
         h = net._swish(net._bn0(net._conv_stem(x)))
         stride8 = h
         for index, block in enumerate(net._blocks[: TAP_STRIDE16 + 1]):

@@ -114,7 +114,7 @@ class FeatureCache:
 
 
 @torch.inference_mode()
-def extract_features(sources: list[ItemSource], trunk: nn.Module, localiser: LocaliserNet,
+def extract_features(sources: list[ItemSource], trunk: Any, localiser: LocaliserNet,
                      config: PhotoTrainConfig, device: torch.device, progress: bool = True) -> FeatureCache:
     """Render every training view once and keep the frozen trunks' maps (half precision)."""
     backgrounds = background_pool("train")
@@ -143,7 +143,7 @@ def extract_features(sources: list[ItemSource], trunk: nn.Module, localiser: Loc
                         torch.cat(masks))
 
 
-def cached_features(catalog: CatalogStore, sources: list[ItemSource], trunk: nn.Module, localiser: LocaliserNet,
+def cached_features(catalog: CatalogStore, sources: list[ItemSource], trunk: Any, localiser: LocaliserNet,
                     config: PhotoTrainConfig, device: torch.device, progress: bool = True) -> FeatureCache:
     """`extract_features`, reusing `config.cache_dir`'s file when it was made for the same
     catalog revision and render settings (the file is a cache: delete it any time)."""
@@ -343,7 +343,7 @@ def train_photo_model(catalog: CatalogStore, models_dir: Path, config: PhotoTrai
     tables = label_tables(sources)
     base = load_embedder("efficientnet-lite0", device, allow_random=config.allow_random,
                          input_size=config.input_size)
-    trunk = base.model.net  # type: ignore[union-attr]  # the EfficientNet inside EfficientNetTrunk
+    trunk: Any = base.model.net  # the EfficientNet inside EfficientNetTrunk (an untyped package)
     localiser_trunk = localiser_base(config.localiser_input, device, allow_random=config.allow_random)
     localiser = build_localiser_net(localiser_trunk, config.localiser_width).to(device)
     timings["load"] = time.perf_counter() - started
