@@ -9,13 +9,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
 from engine.catalog.store import Item
 from engine.localise.regions import box_iou
 from engine.photos.queries import PhotoQuery
-from engine.search import Engine
+from engine.search import Engine, Match
 
 ATTRIBUTES = ("colour", "pattern")
 
@@ -47,38 +48,56 @@ def _rate(values: Sequence[float]) -> float:
     return float(np.mean(values)) if len(values) else float("nan")
 
 
+@dataclass
+class _LabelTally:
+    """Category @1 / P@k, attribute @1 and latency, kept the same way for photo and clean queries."""
+
+    category_at_1: list[float] = field(default_factory=list)
+    category_at_k: list[float] = field(default_factory=list)
+    attributes: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in ATTRIBUTES})
+    latencies: list[float] = field(default_factory=list)
+
+    def add(self, truth: Item, matches: Sequence[Match], seconds: float) -> None:
+        self.latencies.append(seconds * 1000)
+        self.category_at_1.append(float(bool(matches) and matches[0].item.category == truth.category))
+        self.category_at_k.append(_rate([m.item.category == truth.category for m in matches]) if matches else 0.0)
+        for name in ATTRIBUTES:
+            if truth.attributes.get(name):
+                self.attributes[name].append(
+                    float(bool(matches) and matches[0].item.attributes.get(name) == truth.attributes[name]))
+
+    def figures(self) -> dict[str, Any]:
+        """The PhotoScores fields this tally fills."""
+        return {
+            "category_at_1": _rate(self.category_at_1), "category_precision_at_k": _rate(self.category_at_k),
+            "attribute_at_1": {name: _rate(v) for name, v in self.attributes.items() if v},
+            "latency_p50_ms": float(np.percentile(self.latencies, 50)) if self.latencies else 0.0,
+            "latency_p95_ms": float(np.percentile(self.latencies, 95)) if self.latencies else 0.0,
+        }
+
+
 def score_photo_queries(engine: Engine, queries: Sequence[PhotoQuery], variant: str, k: int = 5,
                         source: str = "synthetic") -> PhotoScores:
     """Search every query photo with `engine.search` and score it (see the module docstring)."""
     truth_items = engine.catalog.get_many([q.item_id for q in queries])
-    exact1, exactk, cat1, catk, ious, unsure, latencies = [], [], [], [], [], [], []
-    attributes: dict[str, list[float]] = {name: [] for name in ATTRIBUTES}
+    tally = _LabelTally()
+    exact1, exactk, ious, unsure = [], [], [], []
     for query in queries:
-        truth: Item = truth_items[query.item_id]
         started = time.perf_counter()
         matches = engine.search(query.image, k, variant)
-        latencies.append((time.perf_counter() - started) * 1000)
+        tally.add(truth_items[query.item_id], matches, time.perf_counter() - started)
         ids = [m.item.id for m in matches]
         exact1.append(float(bool(ids) and ids[0] == query.item_id))
         exactk.append(float(query.item_id in ids))
-        cat1.append(float(bool(matches) and matches[0].item.category == truth.category))
-        catk.append(_rate([m.item.category == truth.category for m in matches]) if matches else 0.0)
-        for name in ATTRIBUTES:
-            if truth.attributes.get(name):
-                attributes[name].append(float(bool(matches) and matches[0].item.attributes.get(name) == truth.attributes[name]))
         unsure.append(float(not matches.confident))
         if query.box is not None and query.source != "own-image":
             photo_box = matches.box or (0.0, 0.0, *map(float, matches.photo_size or (0, 0)))
             ious.append(box_iou(photo_box, query.box))  # type: ignore[arg-type]
     return PhotoScores(
         variant=variant, source=source, n=len(queries), k=k,
-        exact_at_1=_rate(exact1), exact_at_k=_rate(exactk), category_at_1=_rate(cat1),
-        category_precision_at_k=_rate(catk),
-        attribute_at_1={name: _rate(v) for name, v in attributes.items() if v},
+        exact_at_1=_rate(exact1), exact_at_k=_rate(exactk),
         iou50=_rate([float(i >= 0.5) for i in ious]) if ious else None,
-        mean_iou=_rate(ious) if ious else None, unsure=_rate(unsure),
-        latency_p50_ms=float(np.percentile(latencies, 50)) if latencies else 0.0,
-        latency_p95_ms=float(np.percentile(latencies, 95)) if latencies else 0.0,
+        mean_iou=_rate(ious) if ious else None, unsure=_rate(unsure), **tally.figures(),
     )
 
 
@@ -86,24 +105,14 @@ def clean_scores(engine: Engine, item_ids: Sequence[int], variant: str, k: int =
     """The same figures for clean catalog crops (the seed protocol): each item's stored vector
     against the rest of the catalog, itself excluded, so exact-item figures do not apply."""
     items = engine.catalog.get_many(list(item_ids))
-    cat1, catk, latencies = [], [], []
-    attributes: dict[str, list[float]] = {name: [] for name in ATTRIBUTES}
+    tally = _LabelTally()
     for item_id in item_ids:
-        truth = items[item_id]
         started = time.perf_counter()
         matches = engine.neighbours_of_item(item_id, k, variant)
-        latencies.append((time.perf_counter() - started) * 1000)
-        cat1.append(float(bool(matches) and matches[0].item.category == truth.category))
-        catk.append(_rate([m.item.category == truth.category for m in matches]) if matches else 0.0)
-        for name in ATTRIBUTES:
-            if truth.attributes.get(name):
-                attributes[name].append(float(bool(matches) and matches[0].item.attributes.get(name) == truth.attributes[name]))
+        tally.add(items[item_id], matches, time.perf_counter() - started)
     return PhotoScores(
         variant=variant, source="clean", n=len(item_ids), k=k, exact_at_1=float("nan"), exact_at_k=float("nan"),
-        category_at_1=_rate(cat1), category_precision_at_k=_rate(catk),
-        attribute_at_1={name: _rate(v) for name, v in attributes.items() if v},
-        latency_p50_ms=float(np.percentile(latencies, 50)) if latencies else 0.0,
-        latency_p95_ms=float(np.percentile(latencies, 95)) if latencies else 0.0,
+        **tally.figures(),
     )
 
 
