@@ -8,7 +8,7 @@ Layouts: hnswlib float32 at 4096-d (also what the engine's Hamming VariantIndex 
 floats), fp16 flat, PCA-256 in hnswlib, packed 4096- and 256-bit codes (PackedHammingIndex).
 Bytes per item are measured on --measure-n items (hnswlib `index_file_size()`, RSS growth, array
 sizes) and × 1,000,000 gives the 1M-item figure; the formula is printed beside it.
-Accuracy: same-category nearest-neighbour accuracy (engine.evaluation.score_variant, leave one
+Accuracy: same-category nearest-neighbour accuracy (scripts.lib.evaluation.score_variant, leave one
 out) on the synthetic demo catalog with efficientnet-lite0 features: full float vs PCA-k vs
 binary sign codes (Hamming). A compact layout should lose at most 2 points.
 """
@@ -28,7 +28,7 @@ from scripts.lib.benchmarking import (
 )
 from engine.embedders import load_embedder
 from engine.embedders.pca import fit_pca
-from engine.evaluation import score_variant
+from scripts.lib.evaluation import score_variant
 from engine.index import PackedHammingIndex
 from engine.ingest import embed_catalog
 

@@ -31,7 +31,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from engine.evaluation import recall_at_k
+from scripts.lib.evaluation import recall_at_k
 from engine.index import HnswParams, PackedHammingIndex, VariantIndex
 from engine.index.kernels import knn_hamming
 from engine.index.metrics import pack_bits, sign_bits

@@ -24,7 +24,7 @@ from scripts.lib.benchmarking import (
     Row, apply_threads, base_parser, configure_logging, machine_info, machine_line,
     markdown_table, peak_rss_mib, skipped, write_results,
 )
-from engine.evaluation import recall_at_k
+from scripts.lib.evaluation import recall_at_k
 from engine.index import HnswParams, PackedHammingIndex, VariantIndex
 from engine.index.metrics import pairwise, prepare, top_k
 

@@ -23,7 +23,7 @@ from engine.catalog import CatalogStore, Item
 from engine.embedders import load_embedder
 from engine.embedders.registry import BUILTIN_EMBEDDERS
 from engine.errors import EngineError
-from engine.evaluation import VariantScores, markdown_table, score_variant
+from scripts.lib.evaluation import VariantScores, markdown_table, score_variant
 from engine.index import METRICS
 from engine.ingest.runner import cache_folder
 from engine.settings import Settings

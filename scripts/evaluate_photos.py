@@ -19,8 +19,8 @@ import logging
 from pathlib import Path
 
 from engine.catalog import CatalogStore
-from engine.photo_evaluation import PhotoScores, clean_scores, markdown, score_photo_queries
-from engine.photos.queries import own_image_queries, real_queries, synthetic_queries
+from scripts.lib.photo_evaluation import PhotoScores, clean_scores, markdown, score_photo_queries
+from scripts.lib.photo_queries import own_image_queries, real_queries, synthetic_queries
 from engine.search import Engine
 from engine.settings import Settings
 

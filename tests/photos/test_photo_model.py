@@ -14,7 +14,7 @@ from engine.catalog import CatalogStore
 from engine.embedders import load_embedder
 from engine.embedders.checkpoints import load_checkpoint, save_checkpoint
 from engine.errors import CheckpointMismatchError
-from engine.photos.queries import synthetic_queries
+from scripts.lib.photo_queries import synthetic_queries
 from engine.search import Engine
 from engine.settings import Settings
 from scripts import evaluate_photos

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.evaluation import markdown_table, random_pair_baseline, score_variant
+from scripts.lib.evaluation import markdown_table, random_pair_baseline, score_variant
 from engine.index import METRICS
 from scripts import evaluate, tsne
 

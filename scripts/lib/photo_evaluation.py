@@ -15,7 +15,7 @@ import numpy as np
 
 from engine.catalog.store import Item
 from engine.localise.regions import box_iou
-from engine.photos.queries import PhotoQuery
+from scripts.lib.photo_queries import PhotoQuery
 from engine.search import Engine, Match
 
 ATTRIBUTES = ("colour", "pattern")
