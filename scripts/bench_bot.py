@@ -32,13 +32,16 @@ from bot.emulator import BotApiEmulator, FakeUser
 from bot.services import services
 from engine.settings import Settings
 from votes.store import VoteStore
+from scripts.lib import cli
+from scripts.lib.benchmarking import RESULTS_DIR
 
 logger = logging.getLogger("bench_bot")
+LOG_LEVEL = "WARNING"  # the bot's INFO lines would drown the table
 
 
 def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
+    parser = cli.parser(__doc__, log_level=LOG_LEVEL)
+    cli.add_data_dir(parser, settings)
     parser.add_argument("--embedders", default=",".join(settings.embedders), help="default: %(default)s")
     parser.add_argument("--users", type=int, default=20, help="concurrent simulated users (default: 20)")
     parser.add_argument("--photos", "--rounds", dest="photos", type=int, default=3,
@@ -50,10 +53,9 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
                         help="CPU threads per forward pass, 0 = torch's default (default: %(default)s)")
     parser.add_argument("--k", type=int, default=settings.top_k, help="matches per photo (default: %(default)s)")
     parser.add_argument("--mode", choices=("polling", "webhook"), default="polling", help="update delivery")
-    parser.add_argument("--json", type=Path, default=Path("bench_results/bench_bot.json"), help="output (default: %(default)s)")
+    parser.add_argument("--json", type=Path, default=RESULTS_DIR / "bench_bot.json", help="output (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--allow-random-weights", action="store_true", default=settings.allow_random_weights,
-                        help="tests only: allow the random-init embedder")
+    cli.add_allow_random_weights(parser, settings)
     return parser.parse_args(argv)
 
 
@@ -161,20 +163,17 @@ def print_table(report: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv, Settings())
     if args.users < 1 or args.photos < 1:
         logger.error("--users and --photos must be >= 1")
         return 2
-    settings = Settings(data_dir=args.data_dir, embedders=[e for e in args.embedders.split(",") if e],
+    settings = Settings(data_dir=args.data_dir, embedders=cli.names(args.embedders),
                         allow_random_weights=args.allow_random_weights, torch_threads=args.torch_threads)
     report = asyncio.run(run(args, settings))
     print_table(report)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.json}")
+    print(f"wrote {cli.write_json(args.json, report)}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main, log_level=LOG_LEVEL))

@@ -37,22 +37,25 @@ from typing import Any
 from bot.emulator import BotApiEmulator, FakeUser
 from engine.catalog.store import CatalogStore
 from engine.settings import Settings
+from scripts.lib import cli
+from scripts.lib.benchmarking import RESULTS_DIR
 
 logger = logging.getLogger("bench_crash")
 PROMPT_PREFIX = "Top "  # captions.vote_prompt
+LOG_LEVEL = "WARNING"
 
 
 def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="catalog + indexes (default: %(default)s)")
+    parser = cli.parser(__doc__, log_level=LOG_LEVEL)
+    cli.add_data_dir(parser, settings, "catalog + indexes")
     parser.add_argument("--embedders", default=",".join(settings.embedders), help="default: %(default)s")
     parser.add_argument("--users", type=int, default=6, help="users, one photo each in flight (default: 6)")
     parser.add_argument("--presses", type=int, default=4, help="button presses in flight per user (default: 4)")
     parser.add_argument("--repeats", type=int, default=5, help="crash/restart cycles (default: 5)")
     parser.add_argument("--k", type=int, default=5, help="matches per photo (default: 5)")
-    parser.add_argument("--json", type=Path, default=Path("bench_results/bench_crash.json"), help="output (default: %(default)s)")
+    parser.add_argument("--json", type=Path, default=RESULTS_DIR / "bench_crash.json", help="output (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--allow-random-weights", action="store_true", help="tests only: allow random-init")
+    cli.add_allow_random_weights(parser)
     return parser.parse_args(argv)
 
 
@@ -192,7 +195,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv, Settings())
     if args.users < 1 or args.presses < 1 or args.repeats < 1 or not 1 <= args.presses <= args.k:
         logger.error("--users, --repeats >= 1 and 1 <= --presses <= --k")
@@ -203,11 +205,9 @@ def main(argv: list[str] | None = None) -> int:
           f"flight at the kill: lost {totals['lost']}, double-counted {totals['double_counted']}, wrong votes "
           f"{totals['wrong_votes']}, orphan rows {totals['orphan']}; repeated albums {totals['repeated_albums']}, "
           f"repeated keyboards {totals['repeated_keyboards']}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.json}")
+    print(f"wrote {cli.write_json(args.json, report)}")
     return 0 if not (totals["lost"] or totals["double_counted"] or totals["wrong_votes"] or totals["orphan"]) else 1
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main, log_level=LOG_LEVEL))

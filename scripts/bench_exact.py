@@ -24,10 +24,8 @@ import torch
 
 from engine.index.kernels import hamming_blocked, knn_hamming, knn_l1
 from engine.index.metrics import pairwise, top_k
-from scripts.lib.benchmarking import (
-    Row, apply_threads, base_parser, configure_logging, machine_info, machine_line,
-    markdown_table, write_results,
-)
+from scripts.lib import cli
+from scripts.lib.benchmarking import Row, base_parser, report
 
 logger = logging.getLogger("bench_exact")
 
@@ -104,7 +102,7 @@ def bench(metric: str, contenders: dict[str, Search], queries: np.ndarray, args:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    apply_threads(args.threads)
+    cli.apply_threads(args.threads)
     if args.threads:
         faiss.omp_set_num_threads(args.threads)
     rng = np.random.default_rng(0)
@@ -114,14 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     del codes
     vectors = np.maximum(rng.standard_normal((args.n + n_queries, args.dim), dtype=np.float32), 0)
     rows += bench("l1", contenders_l1(vectors[: args.n], args.k), vectors[args.n :], args)
-    info = machine_info()
-    write_results(args.out, "exact", rows, args=vars(args), faiss=faiss.__version__)
-    print(f"Exact scans over {args.n} items ({args.bits}-bit codes, {args.dim}-d floats), k={args.k} "
-          f"— {machine_line(info)}\n")
-    print(markdown_table(rows, COLUMNS))
-    return 0
+    title = f"Exact scans over {args.n} items ({args.bits}-bit codes, {args.dim}-d floats), k={args.k}"
+    return report(args.out, "exact", rows, COLUMNS, title, args=vars(args), faiss=faiss.__version__)
 
 
 if __name__ == "__main__":
-    configure_logging(False)
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

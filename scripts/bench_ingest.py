@@ -27,14 +27,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from scripts.lib.benchmarking import (
-    RESULTS_DIR, Row, apply_threads, base_parser, configure_logging, machine_info, machine_line,
-    markdown_table, shares, skipped, stage, synthetic_catalog, write_results,
-)
 from engine.catalog.store import CatalogStore
 from engine.embedders import Embedder, load_embedder
 from engine.ingest import embed_catalog
 from engine.ingest.plan import cpu_has_bf16, plan_for
+from scripts.lib import cli
+from scripts.lib.benchmarking import (
+    RESULTS_DIR, Row, base_parser, machine_info, report, shares, skipped, stage, synthetic_catalog,
+)
 
 logger = logging.getLogger("bench_ingest")
 
@@ -142,27 +142,23 @@ def bench_device(catalog: CatalogStore, device: str, args: argparse.Namespace) -
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    apply_threads(args.threads)
+    cli.apply_threads(args.threads)
     load_start = [round(x, 2) for x in os.getloadavg()]
     catalog = synthetic_catalog(args.cache, args.n, size=args.size)
     rows: list[Row] = []
-    for device in [d.strip() for d in args.devices.split(",") if d.strip()]:
+    for device in cli.names(args.devices):
         if device.startswith("cuda") and not torch.cuda.is_available():
             rows.append(skipped("no CUDA device on this machine", device=device))
             continue
         rows += bench_device(catalog, device, args)
     catalog.close()
     info = machine_info()
-    info["load_average"], info_end = load_start, info["load_average"]
-    write_results(args.out, "ingest", rows, args=vars(args), embedder=args.embedder, load_average_start=load_start,
-                  load_average_end=info_end,
+    info["load_average"], load_end = load_start, info["load_average"]
+    title = f"Ingestion, {args.embedder}, {args.n} JPEGs of {args.size} px (load average at the end {load_end})"
+    return report(args.out, "ingest", rows, COLUMNS + ["skipped"], title, info=info, args=vars(args),
+                  embedder=args.embedder, load_average_start=load_start, load_average_end=load_end,
                   random_weights=args.embedder != "efficientnet-lite0")
-    print(f"Ingestion, {args.embedder}, {args.n} JPEGs of {args.size} px — {machine_line(info)}; "
-          f"load average at the end {info_end}\n")
-    print(markdown_table(rows, COLUMNS + ["skipped"]))
-    return 0
 
 
 if __name__ == "__main__":
-    configure_logging(False)
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -22,15 +22,15 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from scripts.lib.benchmarking import (
-    RESULTS_DIR, Row, apply_threads, base_parser, configure_logging, current_rss_bytes,
-    machine_info, machine_line, markdown_table, synthetic_catalog, write_results,
-)
 from engine.embedders import load_embedder
 from engine.embedders.pca import fit_pca
-from scripts.lib.evaluation import score_variant
 from engine.index import PackedHammingIndex
 from engine.ingest import embed_catalog
+from scripts.lib import cli
+from scripts.lib.benchmarking import (
+    RESULTS_DIR, Row, base_parser, current_rss_bytes, markdown_table, report, synthetic_catalog,
+)
+from scripts.lib.evaluation import score_variant
 
 logger = logging.getLogger("bench_memory")
 
@@ -126,13 +126,12 @@ def accuracy_rows(args: argparse.Namespace) -> tuple[list[Row], dict]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    apply_threads(args.threads)
+    cli.apply_threads(args.threads)
     layouts = layout_rows(args)
     accuracy, about = accuracy_rows(args)
-    info = machine_info()
-    write_results(args.out, "memory", layouts, accuracy=accuracy, accuracy_setup=about, args=vars(args))
-    print(f"Memory per item, extrapolated to {MILLION:,} items (budget {BUDGET_GIB:g} GiB) — {machine_line(info)}\n")
-    print(markdown_table(layouts, LAYOUT_COLUMNS))
+    report(args.out, "memory", layouts, LAYOUT_COLUMNS,
+           f"Memory per item, extrapolated to {MILLION:,} items (budget {BUDGET_GIB:g} GiB)",
+           accuracy=accuracy, accuracy_setup=about, args=vars(args))
     print(f"\nAccuracy cost: same-category 1-NN (leave one out), {about['items']} demo photos, "
           f"{about['embedder']}; chance {about['baseline']}; delta vs full float (hamming vs l2)\n")
     print(markdown_table(accuracy, ACCURACY_COLUMNS))
@@ -140,5 +139,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    configure_logging(False)
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

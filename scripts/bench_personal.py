@@ -22,9 +22,8 @@ import numpy as np
 from engine.embedders.projection import project
 from engine.feedback.personal import rerank
 from engine.index import VariantIndex, brute_force_knn
-from scripts.lib.benchmarking import (
-    apply_threads, base_parser, configure_logging, machine_info, machine_line, markdown_table, write_results,
-)
+from scripts.lib import cli
+from scripts.lib.benchmarking import base_parser, report
 
 logger = logging.getLogger("bench_personal")
 
@@ -105,15 +104,11 @@ def run(args: argparse.Namespace) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    apply_threads(args.threads)
+    cli.apply_threads(args.threads)
     rows = run(args)
-    write_results(args.out, "personal", rows, args=vars(args))
-    print(f"personal adapters: {args.n} items, {args.dim}-d base, {args.adapter_dim}-d adapters — "
-          f"{machine_line(machine_info())}\n")
-    print(markdown_table(rows, COLUMNS))
-    return 0
+    title = f"personal adapters: {args.n} items, {args.dim}-d base, {args.adapter_dim}-d adapters"
+    return report(args.out, "personal", rows, COLUMNS, title, args=vars(args))
 
 
 if __name__ == "__main__":
-    configure_logging(False)
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -21,15 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from scripts.lib.benchmarking import (
-    Row, apply_threads, base_parser, configure_logging, latency_summary, machine_info,
-    machine_line, markdown_table, shares, stage, write_results, query_photos,
-)
 from engine.catalog import CatalogStore, Item
 from engine.embedders import load_embedder
 from engine.index import HnswParams, VariantIndex
 from engine.search import Engine
 from engine.serving import BatchingSearcher
+from scripts.lib import cli
+from scripts.lib.benchmarking import Row, base_parser, latency_summary, query_photos, report, shares, stage
 
 logger = logging.getLogger("bench_query")
 
@@ -132,20 +130,16 @@ def bench_embedder(folder: Path, name: str, photos: list[bytes], args: argparse.
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    apply_threads(args.threads)
+    cli.apply_threads(args.threads)
     photos = query_photos(min(args.concurrency, 32), size=args.photo_size)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as scratch:
-        for name in [n.strip() for n in args.embedders.split(",") if n.strip()]:
+        for name in cli.names(args.embedders):
             rows += bench_embedder(Path(scratch), name, photos, args)
-    info = machine_info()
-    write_results(args.out, "query", rows, args=vars(args))
-    print(f"Query latency, {args.photo_size} px JPEG → top-5, index of {args.index_size} "
-          f"{args.metric} vectors — {machine_line(info)}\n")
-    print(markdown_table(rows, COLUMNS))
-    return 0
+    title = (f"Query latency, {args.photo_size} px JPEG → top-5, index of {args.index_size} "
+             f"{args.metric} vectors")
+    return report(args.out, "query", rows, COLUMNS, title, args=vars(args))
 
 
 if __name__ == "__main__":
-    configure_logging(False)
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -8,8 +8,8 @@ Layouts (the compact ones a million-item catalog would use):
 * `hnsw-pca256`: PCA-256 float32 vectors in the engine's hnswlib VariantIndex (l2);
 * `packed`: 4096-bit sign codes in PackedHammingIndex (exact scan on faiss);
 * `milvus`: the same PCA-256 vectors in Milvus Lite through MilvusIndex (HNSW, l2).
-Data: clustered ReLU'd Gaussian vectors (scripts/bench_search.py's generator), generated and
-added in blocks of 100k so the float32 source never exists whole. Memory: the structure's own size
+Data: clustered ReLU'd Gaussian vectors (bench_search.py's generator, scripts/lib/benchmarking.py),
+generated and added in blocks of 100k so the float32 source never exists whole. Memory: the structure's own size
 (hnswlib's serialised graph + vectors, the packed codes + ids, Milvus Lite's data folder on disk)
 per item, and the growth of this process's resident set over the build (Milvus Lite runs
 in-process, so it is counted there too; RSS also keeps freed generator blocks, so it is an upper bound).
@@ -31,15 +31,14 @@ from typing import Any
 import faiss
 import numpy as np
 
-from scripts.lib.evaluation import recall_at_k
 from engine.index import HnswParams, PackedHammingIndex, VariantIndex
 from engine.index.kernels import knn_hamming
 from engine.index.metrics import pack_bits, sign_bits
-from scripts.bench_search import clustered
+from scripts.lib import cli
 from scripts.lib.benchmarking import (
-    Row, apply_threads, base_parser, configure_logging, current_rss_bytes, latency_summary,
-    machine_info, machine_line, markdown_table, skipped, write_results,
+    Row, base_parser, clustered, current_rss_bytes, latency_summary, report, skipped,
 )
+from scripts.lib.evaluation import recall_at_k
 
 logger = logging.getLogger("bench_scale")
 
@@ -167,21 +166,17 @@ def measure(layout: str, n: int, args: argparse.Namespace, estimate: dict[str, f
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    apply_threads(args.threads)
-    layouts = [name.strip() for name in args.layouts.split(",") if name.strip()]
+    cli.apply_threads(args.threads)
+    layouts = cli.names(args.layouts)
     estimate: dict[str, float] = {}  # layout → build seconds per item, from its first size
     rows: list[Row] = []
     for n in sorted(int(size) for size in args.sizes.split(",")):
         for layout in layouts:
             rows.append(measure(layout, n, args, estimate))
             logger.info("%s", rows[-1])
-    info = machine_info()
-    write_results(args.out, "scale", rows, args=vars(args))
-    print(f"Scale: build, memory, queries/s, p50 and recall@10 — {machine_line(info)}\n")
-    print(markdown_table(rows, COLUMNS))
-    return 0
+    return report(args.out, "scale", rows, COLUMNS, "Scale: build, memory, queries/s, p50 and recall@10",
+                  args=vars(args))
 
 
 if __name__ == "__main__":
-    configure_logging(False)
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -20,18 +20,15 @@ import time
 
 import numpy as np
 
-from scripts.lib.benchmarking import (
-    Row, apply_threads, base_parser, configure_logging, machine_info, machine_line,
-    markdown_table, peak_rss_mib, skipped, write_results,
-)
-from scripts.lib.evaluation import recall_at_k
 from engine.index import HnswParams, PackedHammingIndex, VariantIndex
 from engine.index.metrics import pairwise, prepare, top_k
+from scripts.lib import cli
+from scripts.lib.benchmarking import Row, base_parser, clustered, peak_rss_mib, report, skipped
+from scripts.lib.evaluation import recall_at_k
 
 logger = logging.getLogger("bench_search")
 
 COLUMNS = ["n", "dim", "metric", "index", "params", "build_s", "queries_per_s", "recall_at_10", "skipped"]
-CLUSTERS = 512
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -54,19 +51,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.sizes, args.dims, args.queries, args.gt_queries = "2000", "256,64", 50, 20
         args.ef_construction = 64
     return args
-
-
-def clustered(n: int, dim: int, seed: int, chunk: int = 50_000) -> np.ndarray:
-    """n ReLU'd points around CLUSTERS fixed centres (same centres for every seed)."""
-    centres = np.random.default_rng(12345 + dim).standard_normal((CLUSTERS, dim), dtype=np.float32)
-    rng = np.random.default_rng(seed)
-    out = np.empty((n, dim), np.float32)
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        labels = rng.integers(CLUSTERS, size=stop - start)
-        noise = rng.standard_normal((stop - start, dim), dtype=np.float32)
-        np.maximum(centres[labels] + 0.8 * noise, 0, out=out[start:stop])
-    return out
 
 
 def exact_distances(queries: np.ndarray, vectors: np.ndarray, metric: str, k: int, center: np.ndarray | None) -> np.ndarray:
@@ -158,21 +142,16 @@ def bench_size(n: int, dim: int, metrics: list[str], args: argparse.Namespace, e
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    apply_threads(args.threads)
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    cli.apply_threads(args.threads)
+    metrics = cli.names(args.metrics)
     estimate: dict[int, float] = {}  # dim → build seconds per (n log n), from the first build
     rows: list[Row] = []
     for dim in [int(d) for d in args.dims.split(",")]:
         for n in sorted(int(s) for s in args.sizes.split(",")):
             rows += bench_size(n, dim, metrics, args, estimate)
-    info = machine_info()
-    write_results(args.out, "search", rows, args=vars(args), peak_rss_mib=round(peak_rss_mib()))
-    print(f"Search, k={args.k}, {args.queries} queries per row, recall vs brute force on "
-          f"{args.gt_queries} — {machine_line(info)}\n")
-    print(markdown_table(rows, COLUMNS))
-    return 0
+    title = f"Search, k={args.k}, {args.queries} queries per row, recall vs brute force on {args.gt_queries}"
+    return report(args.out, "search", rows, COLUMNS, title, args=vars(args), peak_rss_mib=round(peak_rss_mib()))
 
 
 if __name__ == "__main__":
-    configure_logging(False)
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -26,17 +26,18 @@ from engine.ingest import EmbeddingRun, embed_catalog
 from engine.ingest.plan import plan_for
 from engine.provenance import index_provenance
 from engine.settings import Settings
+from scripts.lib import cli
 
 logger = logging.getLogger("build_index")
 
 
 def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
+    parser = cli.parser(__doc__)
+    cli.add_data_dir(parser, settings)
     parser.add_argument("--embedders", default=",".join(settings.embedders),
                         help="comma-separated embedder names (default: %(default)s)")
     parser.add_argument("--metrics", default=",".join(settings.metrics), help="default: %(default)s")
-    parser.add_argument("--device", default=settings.device, help="auto, cpu, cuda (default: %(default)s)")
+    cli.add_device(parser, settings)
     parser.add_argument("--batch-size", type=int,
                         default=settings.batch_size,
                         help="images per forward pass (default: DOPE_BATCH_SIZE, else the device's plan)")
@@ -54,14 +55,13 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
                         help="JPEG decoding: auto = batched on the GPU under CUDA (default: %(default)s)")
     parser.add_argument("--compile", action="store_true", default=settings.compile_model,
                         help="torch.compile the embedder (pays off for big GPU runs)")
-    parser.add_argument("--allow-random-weights", action="store_true",
-                        default=settings.allow_random_weights, help="tests/demos only")
+    cli.add_allow_random_weights(parser, settings)
     parser.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                         help="embed on Ray Data: a local Ray without ADDRESS, else a cluster (ray://host:10001, auto)")
     parser.add_argument("--ray-cpus", type=int, help="CPUs of the local Ray (default: all)")
     parser.add_argument("--cpus-per-actor", type=int, default=1, help="Ray: CPUs (torch threads) per CPU actor")
     parser.add_argument("--shard-size", type=int, default=1024, help="embeddings per cache shard (resume unit)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    cli.add_quiet(parser)
     return parser.parse_args(argv)
 
 
@@ -93,12 +93,16 @@ def embed(catalog: CatalogStore, embedder: Embedder, settings: Settings, args: a
 def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     args = parse_args(argv, settings)
-    settings = settings.model_copy(update={"data_dir": args.data_dir, "index_backend": args.index_backend,
-                                           "milvus_uri": args.milvus_uri})
+    settings = cli.with_data_dir(settings, args, index_backend=args.index_backend, milvus_uri=args.milvus_uri)
+    try:
+        metrics = cli.metric_names(args.metrics)
+    except ValueError as exc:
+        logger.error("%s", exc)
+        return 2
     report: dict[str, dict] = {}
     backend = open_backend(settings)
     with CatalogStore(settings.catalog_path, create=False) as catalog, closing(backend):
-        for name in [n.strip() for n in args.embedders.split(",") if n.strip()]:
+        for name in cli.names(args.embedders):
             started = time.perf_counter()
             embedder = load_embedder(
                 name, args.device, models_dir=settings.models_dir, weights_dir=settings.weights_dir,
@@ -109,7 +113,6 @@ def main(argv: list[str] | None = None) -> int:
                 embedder.compile()
             run = embed(catalog, embedder, settings, args)
             provenance = index_provenance(embedder.describe(), catalog.catalog_id, catalog.revision)
-            metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
             seconds = build_all(name, metrics, run.ids, run.features, backend,
                                 provenance, rebuild=args.rebuild)
             report[name] = {
@@ -120,12 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             logger.info("%s: %s", name, json.dumps(report[name]))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     summary = {"embedders": report, "peak_rss_mib": round(peak_mib, 1), "index_backend": backend.name}
-    settings.indexes_dir.mkdir(parents=True, exist_ok=True)
-    (settings.indexes_dir / "build_report.json").write_text(json.dumps(summary, indent=2))
+    cli.write_json(settings.indexes_dir / "build_report.json", summary)
     logger.info("done; peak memory %.0f MiB; report in %s", peak_mib, settings.indexes_dir / "build_report.json")
     return 0
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -13,7 +13,6 @@ those attributes, and the same through the hnswlib index with its recall@k again
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
@@ -28,14 +27,15 @@ from engine.index import METRICS
 from engine.ingest.runner import cache_folder
 from engine.settings import Settings
 from engine.training.features import embed_items, pixel_features
+from scripts.lib import cli
 
 logger = logging.getLogger("evaluate")
 PIXELS = "pixels"
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
+    parser = cli.parser(__doc__)
+    cli.add_data_dir(parser, settings)
     parser.add_argument("--embedders", default=",".join([PIXELS, *settings.embedders]),
                         help="comma-separated embedders; 'pixels' = raw-pixel baseline (default: %(default)s)")
     parser.add_argument("--metrics", default=",".join(METRICS), help="default: %(default)s")
@@ -50,10 +50,10 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--attributes", default="colour,pattern", help="attributes to score where present")
     parser.add_argument("--no-ann", action="store_true", help="brute force only")
     parser.add_argument("--out", type=Path, help="write JSON here (and the table beside it as .md)")
-    parser.add_argument("--device", default=settings.device)
+    cli.add_device(parser, settings)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--allow-random-weights", action="store_true", default=settings.allow_random_weights)
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    cli.add_allow_random_weights(parser, settings)
+    cli.add_quiet(parser)
     return parser
 
 
@@ -98,11 +98,11 @@ def evaluate(catalog: CatalogStore, settings: Settings, args: argparse.Namespace
     unique = {int(i.id or 0): i for i in gallery + queries}
     position = {item_id: row for row, item_id in enumerate(unique)}
     rows: list[VariantScores] = []
-    for name in [n.strip() for n in args.embedders.split(",") if n.strip()]:
+    for name in cli.names(args.embedders):
         label, features = features_for(name, list(unique.values()), catalog, settings, args)
         g_feat = features[[position[int(i.id or 0)] for i in gallery]]
         q_feat = features[[position[int(i.id or 0)] for i in queries]]
-        for metric in [m.strip() for m in args.metrics.split(",") if m.strip()]:
+        for metric in cli.metric_names(args.metrics):
             scores = score_variant(f"{label}/{metric}", g_feat, g_labels, q_feat, q_labels, metric,
                                    k=args.k, exclude=exclude, gallery_attributes=g_attr,
                                    query_attributes=q_attr, use_ann=not args.no_ann)
@@ -113,9 +113,7 @@ def evaluate(catalog: CatalogStore, settings: Settings, args: argparse.Namespace
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = Settings()
-    args = build_parser(settings).parse_args(argv)
-    settings = settings.model_copy(update={"data_dir": args.data_dir})
+    args, settings = cli.parse(build_parser, argv)
     try:
         with CatalogStore(settings.catalog_path, create=False) as catalog:
             rows, attributes = evaluate(catalog, settings, args)
@@ -125,14 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown_table(rows, attributes)
     print(table)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        setup = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-        args.out.write_text(json.dumps({"setup": setup, "rows": [r.as_dict() for r in rows]}, indent=2))
-        args.out.with_suffix(".md").write_text(table)
-        logger.info("wrote %s and %s", args.out, args.out.with_suffix(".md"))
+        cli.write_json(args.out, {"setup": vars(args), "rows": [r.as_dict() for r in rows]}, table=table)
     return 0
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -14,7 +14,6 @@ where the catalog has them, the share of searched boxes with IoU ≥ 0.5, and la
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
@@ -23,13 +22,14 @@ from scripts.lib.photo_evaluation import PhotoScores, clean_scores, markdown, sc
 from scripts.lib.photo_queries import own_image_queries, real_queries, synthetic_queries
 from engine.search import Engine
 from engine.settings import Settings
+from scripts.lib import cli
 
 logger = logging.getLogger("evaluate_photos")
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
+    parser = cli.parser(__doc__)
+    cli.add_data_dir(parser, settings)
     parser.add_argument("--embedders", default=",".join(settings.embedders), help="default: %(default)s")
     parser.add_argument("--metrics", default="cosine", help="comma-separated (default: %(default)s)")
     parser.add_argument("--photos", type=int, default=500, help="synthetic photo queries (default: %(default)s)")
@@ -41,9 +41,9 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--localiser", default=settings.localiser, help="name, auto or none (default: %(default)s)")
     parser.add_argument("--no-localiser", action="store_true", help="search whole photos (same as --localiser none)")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
-    parser.add_argument("--device", default=settings.device)
-    parser.add_argument("--allow-random-weights", action="store_true", default=settings.allow_random_weights)
+    cli.add_threads(parser)
+    cli.add_device(parser, settings)
+    cli.add_allow_random_weights(parser, settings)
     parser.add_argument("--out", type=Path, help="write JSON here and the table beside it as .md")
     return parser
 
@@ -51,16 +51,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     args = build_parser(settings).parse_args(argv)
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    embedders = [e for e in args.embedders.split(",") if e]
-    settings = settings.model_copy(update={
-        "data_dir": args.data_dir, "embedders": embedders, "metrics": args.metrics.split(","),
-        "localiser": "none" if args.no_localiser else args.localiser, "device": args.device,
-        "allow_random_weights": args.allow_random_weights,
-    })
+    cli.apply_threads(args.threads)
+    settings = cli.with_data_dir(
+        settings, args, embedders=cli.names(args.embedders), metrics=cli.names(args.metrics),
+        localiser="none" if args.no_localiser else args.localiser, device=args.device,
+        allow_random_weights=args.allow_random_weights)
     engine = Engine.from_settings(settings)
     try:
         with CatalogStore(settings.catalog_path, create=False) as catalog:
@@ -83,13 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(rows)
     print(table)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"localiser": settings.localiser, "seed": args.seed, "photos": args.photos, "data_dir": str(args.data_dir)}
-        args.out.write_text(json.dumps({"meta": meta, "rows": [r.as_dict() for r in rows]}, indent=2))
-        args.out.with_suffix(".md").write_text(table + "\n")
+        meta = {"localiser": settings.localiser, "seed": args.seed, "photos": args.photos, "data_dir": args.data_dir}
+        cli.write_json(args.out, {"meta": meta, "rows": [r.as_dict() for r in rows]}, table=table)
     return 0
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

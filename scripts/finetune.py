@@ -13,21 +13,20 @@ choice for VGG-16 here: its ImageNet weights are not on this machine). Trains on
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-from pathlib import Path
 
 from engine.catalog import CatalogStore
 from engine.errors import EngineError
 from engine.settings import Settings
 from engine.training import FinetuneConfig, finetune
+from scripts.lib import cli
 
 logger = logging.getLogger("finetune")
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
+    parser = cli.parser(__doc__)
+    cli.add_data_dir(parser, settings)
     parser.add_argument("--name", help="checkpoint name (default: <backbone>-head or <backbone>-scratch)")
     parser.add_argument("--backbone", default="vgg16", help="vgg16, efficientnet-lite0, small-cnn (default: %(default)s)")
     parser.add_argument("--input-size", type=int, help="input pixels (default: the backbone's own)")
@@ -43,11 +42,10 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     parser.add_argument("--resume", action="store_true", help="continue from <name>.resume if present")
     parser.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
-    parser.add_argument("--device", default=settings.device, help="auto, cpu, cuda (default: %(default)s)")
+    cli.add_device(parser, settings)
     parser.add_argument("--workers", type=int, default=2, help="image-decoding processes")
-    parser.add_argument("--allow-random-weights", action="store_true", default=settings.allow_random_weights,
-                        help="tests only: a 'pretrained' trunk with random weights")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    cli.add_allow_random_weights(parser, settings)
+    cli.add_quiet(parser)
     return parser
 
 
@@ -61,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=args.batch_size, lr=args.lr, patience=args.patience, val_fraction=args.val_fraction,
         limit=args.limit, seed=args.seed, flip=not args.no_flip, allow_random=args.allow_random_weights,
     )
-    settings = settings.model_copy(update={"data_dir": args.data_dir})
+    settings = cli.with_data_dir(settings, args)
     try:
         with CatalogStore(settings.catalog_path, create=False) as catalog:
             result = finetune(config, catalog, settings.models_dir, device=args.device, resume=args.resume,
@@ -71,11 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     summary = {"checkpoint": str(result.path), "embedder": f"ft:{name}", "val_acc": result.val_acc,
                "epochs": result.epochs, "frozen": result.frozen, "seconds": round(result.seconds, 1)}
-    logger.info("%s", json.dumps(summary))
-    print(json.dumps(summary))
+    cli.print_json(summary)
     return 0
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
 import numpy as np
 
@@ -20,28 +19,26 @@ from engine.embedders import load_embedder
 from engine.embedders.pca import fit_pca, save_pca_checkpoint
 from engine.ingest import embed_catalog
 from engine.settings import Settings
+from scripts.lib import cli
 
 logger = logging.getLogger("fit_pca")
 
 
-def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = cli.parser(__doc__)
+    cli.add_data_dir(parser, settings)
     parser.add_argument("--embedder", default=settings.embedders[0], help="built-in base (default: %(default)s)")
     parser.add_argument("--components", type=int, default=256, help="output dimension (default: %(default)s)")
     parser.add_argument("--whiten", action="store_true", help="scale components to unit variance")
     parser.add_argument("--name", help="checkpoint name (default: <embedder>-pca<components>)")
-    parser.add_argument("--device", default=settings.device)
+    cli.add_device(parser, settings)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--allow-random-weights", action="store_true", default=settings.allow_random_weights,
-                        help="tests/demos only")
-    return parser.parse_args(argv)
+    cli.add_allow_random_weights(parser, settings)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = Settings()
-    args = parse_args(argv, settings)
-    settings = settings.model_copy(update={"data_dir": args.data_dir})
+    args, settings = cli.parse(build_parser, argv)
     name = args.name or f"{args.embedder}-pca{args.components}{'w' if args.whiten else ''}"
     embedder = load_embedder(args.embedder, args.device, allow_random=args.allow_random_weights)
     with CatalogStore(settings.catalog_path, create=False) as catalog:
@@ -61,5 +58,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -26,6 +26,7 @@ from engine.catalog.importers import write_items
 from engine.catalog.store import CatalogStore, Item
 from engine.errors import CatalogError
 from engine.settings import Settings
+from scripts.lib import cli
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +34,10 @@ SOURCES = ("folder", "csv", "deepfashion", "fashion-mnist")
 SPLITS = ("train", "val", "test")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
     """The command line; see the module docstring."""
-    parser = argparse.ArgumentParser(
-        description="Import products into the catalog.",
+    parser = cli.parser(
+        "Import products into the catalog.", raw=False,
         epilog="CSV columns: path,title,category[,x1,y1,x2,y2][,url][,price][,sku][,split]"
         "[,any attribute]; paths relative to the CSV's folder.",
     )
@@ -45,10 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         "path", type=Path, nargs="?", default=None,
         help=f"folder, CSV file or dataset root (fashion-mnist default: {FASHION_MNIST_DIR})",
     )  # fmt: skip
-    parser.add_argument(
-        "--data-dir", type=Path, default=None,
-        help="data folder (default: DOPE_DATA_DIR or Settings().data_dir)",
-    )  # fmt: skip
+    cli.add_data_dir(parser, settings)
     parser.add_argument(
         "--limit", type=int, default=None,
         help="import at most N items (fashion-mnist: N per split)",
@@ -90,11 +88,10 @@ def select_items(args: argparse.Namespace, data_dir: Path) -> Iterator[Item]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the import; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    args, settings = cli.parse(build_parser, argv)
     if args.limit is not None and args.limit < 1:
         logger.error("--limit must be >= 1")
         return 2
-    settings = Settings() if args.data_dir is None else Settings(data_dir=args.data_dir)
     try:
         items = select_items(args, settings.data_dir)
         with CatalogStore(settings.catalog_path) as store:
@@ -108,5 +105,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

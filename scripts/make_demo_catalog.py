@@ -18,22 +18,20 @@ from engine.catalog.store import CatalogStore
 from engine.catalog.synthetic import SYNTHETIC_CATEGORIES, iter_synthetic_catalog
 from engine.errors import CatalogError
 from engine.settings import Settings
+from scripts.lib import cli
 
 logger = logging.getLogger(__name__)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
     """The command line; see the module docstring."""
-    parser = argparse.ArgumentParser(
-        description="Generate the deterministic synthetic demo catalog "
-        f"({', '.join(SYNTHETIC_CATEGORIES)} × colours × patterns).",
+    parser = cli.parser(
+        "Generate the deterministic synthetic demo catalog "
+        f"({', '.join(SYNTHETIC_CATEGORIES)} × colours × patterns).", raw=False,
     )
     parser.add_argument("--n", type=int, default=2000, help="number of items (default: 2000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed, >= 0 (default: 0)")
-    parser.add_argument(
-        "--data-dir", type=Path, default=None,
-        help="data folder (default: DOPE_DATA_DIR or Settings().data_dir)",
-    )  # fmt: skip
+    cli.add_data_dir(parser, settings)
     parser.add_argument(
         "--force", action="store_true",
         help="delete an existing catalog and demo images instead of refusing",
@@ -43,11 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Generate the catalog; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    args, settings = cli.parse(build_parser, argv)
     if args.n < 1 or args.seed < 0:
         logger.error("--n must be >= 1 and --seed >= 0")
         return 2
-    settings = Settings() if args.data_dir is None else Settings(data_dir=args.data_dir)
     catalog_path = settings.catalog_path
     images_dir = settings.data_dir / "images" / "demo"
     if catalog_path.exists():
@@ -81,5 +78,4 @@ def _remove_catalog(catalog_path: Path, images_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 from dataclasses import asdict
 from pathlib import Path
@@ -21,13 +20,14 @@ from pathlib import Path
 from engine.feedback.interleaving import decide
 from engine.settings import Settings
 from votes import BadTransition, ModelRegistry, VoteStore
+from scripts.lib import cli
 
 logger = logging.getLogger("models")
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
+    parser = cli.parser(__doc__)
+    cli.add_data_dir(parser, settings)
     parser.add_argument("--votes", type=Path, help="votes database (default: <data-dir>/votes.sqlite)")
     parser.add_argument("--metric", default=settings.interleave_metric, help="interleaved metric (default: %(default)s)")
     parser.add_argument("--min-comparisons", type=int, default=settings.promotion_min_comparisons,
@@ -91,10 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     except BadTransition as exc:
         logger.error("%s", exc)
         return 2
-    print(json.dumps(data, indent=2) if args.json else as_text(data))
+    print(cli.to_json(data) if args.json else as_text(data))
     return 0
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

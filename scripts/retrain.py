@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 from pathlib import Path
 
@@ -27,13 +26,14 @@ from engine.feedback.retrain import NotEnoughVotes, RetrainConfig
 from engine.feedback.simulate import read_tastes, tastes_path
 from engine.settings import Settings
 from votes import ModelRegistry, VoteStore, VoteStoreError
+from scripts.lib import cli
 
 logger = logging.getLogger("retrain")
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
+    parser = cli.parser(__doc__)
+    cli.add_data_dir(parser, settings)
     parser.add_argument("--votes", type=Path, help="votes database (default: <data-dir>/votes.sqlite)")
     parser.add_argument("--name", help="checkpoint name → ft:<name> (default: votes-proj; with --as-challenger "
                         "a fresh votes-<UTC time>)")
@@ -52,16 +52,14 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--tastes", type=Path, help="simulated users' tastes (default: beside the votes)")
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default=settings.device)
+    cli.add_device(parser, settings)
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
-    parser.add_argument("--quiet", action="store_true")
+    cli.add_quiet(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = Settings()
-    args = build_parser(settings).parse_args(argv)
-    settings = settings.model_copy(update={"data_dir": args.data_dir})
+    args, settings = cli.parse(build_parser, argv)
     votes = args.votes or settings.votes_path
     paths = RetrainPaths(votes, settings.models_dir, settings.embeddings_dir, settings.indexes_dir)
     config = RetrainConfig(dim=args.dim, steps=args.steps, category_weight=args.category_weight,
@@ -71,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         with CatalogStore(settings.catalog_path, create=False) as catalog:
             outcome = retrain_from_votes(
                 catalog, paths, name=name, base=args.base, input_size=args.input_size,
-                metrics=tuple(m.strip() for m in args.metrics.split(",") if m.strip()),
+                metrics=tuple(cli.metric_names(args.metrics)),
                 device=args.device, config=config, min_votes=args.min_votes, holdout=args.holdout,
                 tastes=read_tastes(args.tastes or tastes_path(votes)), k=args.k, progress=not args.quiet)
     except NotEnoughVotes as exc:
@@ -85,11 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"embedder": outcome.embedder, "registered_as": stage, "checkpoint": str(outcome.checkpoint),
                "train_votes": outcome.train_votes, "held_out_votes": outcome.held_out_votes,
                "adapted_users": outcome.adapted_users, "figures": outcome.figures}
-    text = json.dumps(summary, indent=2, default=float)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    cli.print_json(summary, args.out)
     return 0
 
 
@@ -104,5 +98,4 @@ async def register(votes: Path, outcome: RetrainOutcome) -> str:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -18,20 +18,21 @@ from engine.errors import EngineError
 from engine.images import BBox, load_image
 from engine.search import Engine
 from engine.settings import Settings
+from scripts.lib import cli
 
 logger = logging.getLogger("search")
 
 
-def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = cli.parser(__doc__)
     parser.add_argument("photo", type=Path, help="a JPEG/PNG/WebP file")
     parser.add_argument("--k", type=int, default=settings.top_k, help="matches per variant (default: %(default)s)")
     parser.add_argument("--variants", help="comma-separated variant names (default: all built)")
-    parser.add_argument("--data-dir", type=Path, default=settings.data_dir)
+    cli.add_data_dir(parser, settings)
     parser.add_argument("--embedders", help="comma-separated embedders to load (default: settings)")
     parser.add_argument("--bbox", help="crop the photo to x1,y1,x2,y2 (pixels) before searching")
     parser.add_argument("--no-crop", action="store_true", help="never crop a catalog image to its box")
-    return parser.parse_args(argv)
+    return parser
 
 
 def query_box(catalog: CatalogStore, photo: Path, args: argparse.Namespace) -> BBox | None:
@@ -50,15 +51,13 @@ def query_box(catalog: CatalogStore, photo: Path, args: argparse.Namespace) -> B
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = Settings()
-    args = parse_args(argv, settings)
-    settings = settings.model_copy(update={"data_dir": args.data_dir})
-    names = args.embedders.split(",") if args.embedders else None
+    args, settings = cli.parse(build_parser, argv)
+    names = cli.names(args.embedders) if args.embedders else None
     try:
         engine = Engine.from_settings(settings, embedder_names=names)
         query = load_image(args.photo, max_pixels=settings.max_image_pixels,
                            bbox=query_box(engine.catalog, args.photo, args))
-        variants = args.variants.split(",") if args.variants else engine.variants()
+        variants = cli.names(args.variants) if args.variants else engine.variants()
         for variant in variants:
             print(f"== {variant}")
             for match in engine.search(query, args.k, variant):
@@ -72,5 +71,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

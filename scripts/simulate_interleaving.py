@@ -14,7 +14,6 @@ new users and photos, through the bot's own team-draft interleaving and promotio
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import random
 from pathlib import Path
@@ -27,12 +26,13 @@ from engine.feedback.interleaving import decide, sign_test_p, tally, team_draft
 from engine.index import brute_force_knn
 from engine.ingest import embed_catalog
 from engine.settings import Settings
+from scripts.lib import cli
 
 logger = logging.getLogger("simulate_interleaving")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path("data/loop"), help="default: %(default)s")
     parser.add_argument("--embedder", default="efficientnet-lite0", help="the champion (default: %(default)s)")
     parser.add_argument("--k", type=int, default=5, help="matches per album (default: %(default)s)")
@@ -125,14 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     report["better"]["same_colour_p@k"] = float((colours[better] == colours[:, None]).mean())
     report["identical"]["same_colour_p@k"] = float((colours[champion] == colours[:, None]).mean())
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    cli.print_json(report, args.out)
     return 0
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import re
 import shutil
@@ -35,6 +34,7 @@ from bot.emulator import BotApiEmulator, FakeUser
 from engine.catalog.synthetic import DEMO_URL, sample_spec, synthetic_sample
 from engine.settings import Settings
 from scripts import build_index, make_demo_catalog
+from scripts.lib import cli
 
 logger = logging.getLogger("simulate_loop")
 
@@ -45,7 +45,7 @@ SKU = re.compile(re.escape(DEMO_URL) + r"demo-(\d+)-(\d+)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path("data/loop"), help="default: %(default)s")
     parser.add_argument("--items", type=int, default=600, help="demo catalog size when built here")
     parser.add_argument("--embedder", default="efficientnet-lite0", help="the initial champion")
@@ -206,7 +206,7 @@ async def run_phases(args: argparse.Namespace, emu: BotApiEmulator) -> dict[str,
     replies = await admin.wait_for_messages(2, timeout=1800)
     retrained = replies[-1]["text"]
     logger.info("%s", retrained)
-    crowd_tastes = [t.strip() for t in args.crowd_tastes.split(",")]
+    crowd_tastes = cli.names(args.crowd_tastes)
     crowd = [(emu.user(5000 + n), crowd_tastes[n % len(crowd_tastes)]) for n in range(args.crowd)]
     decision = None
     for _ in range(args.crowd_rounds):
@@ -236,15 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         args.game_rounds = 1
     prepare(args)
     report = asyncio.run(simulate(args))
-    text = json.dumps(report, indent=2, ensure_ascii=False)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    cli.print_json(report, args.out)
     return 0
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

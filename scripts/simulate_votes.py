@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 from pathlib import Path
 
@@ -27,13 +26,14 @@ from engine.ingest import embed_catalog
 from engine.search import load_variant_indexes
 from engine.settings import Settings
 from engine.variants import Variant
+from scripts.lib import cli
 
 logger = logging.getLogger("simulate_votes")
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
+    parser = cli.parser(__doc__)
+    cli.add_data_dir(parser, settings)
     parser.add_argument("--variant", default="efficientnet-lite0/l2", help="results users see (default: %(default)s)")
     parser.add_argument("--users", default="pattern,colour,category,category",
                         help="one taste per simulated user: category, colour, pattern (default: %(default)s)")
@@ -45,15 +45,15 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--votes", type=Path, help="votes database (default: <data-dir>/votes.sqlite)")
     parser.add_argument("--input-size", type=int, help="input size of a built-in embedder")
-    parser.add_argument("--device", default=settings.device)
-    parser.add_argument("--allow-random-weights", action="store_true", default=settings.allow_random_weights)
-    parser.add_argument("--quiet", action="store_true")
+    cli.add_device(parser, settings)
+    cli.add_allow_random_weights(parser, settings)
+    cli.add_quiet(parser)
     return parser
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> dict:
     variant = Variant.parse(args.variant)
-    users = make_users([t.strip() for t in args.users.split(",") if t.strip()],
+    users = make_users(cli.names(args.users),
                        first_id=args.first_user_id, noise=args.noise)
     votes_path = args.votes or settings.votes_path
     with CatalogStore(settings.catalog_path, create=False) as catalog:
@@ -81,18 +81,15 @@ async def run(args: argparse.Namespace, settings: Settings) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = Settings()
-    args = build_parser(settings).parse_args(argv)
-    settings = settings.model_copy(update={"data_dir": args.data_dir})
+    args, settings = cli.parse(build_parser, argv)
     try:
         summary = asyncio.run(run(args, settings))
     except (EngineError, ValueError) as exc:
         logger.error("%s", exc)
         return 1
-    print(json.dumps(summary, indent=2))
+    cli.print_json(summary)
     return 0
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -13,44 +13,40 @@ backgrounds and another photo style.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from dataclasses import fields
-from pathlib import Path
 
 from engine.catalog import CatalogStore
 from engine.settings import Settings
 from engine.training.photo import PhotoTrainConfig, is_current, train_photo_model
+from scripts.lib import cli
 
 logger = logging.getLogger("train_photo")
 TUNABLE = ("name", "rounds", "localiser_rounds", "dim", "epochs", "localiser_epochs", "localiser_width", "lr", "jitter",
            "seed", "workers", "threads")
 
 
-def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = cli.parser(__doc__)
+    cli.add_data_dir(parser, settings)
     defaults = PhotoTrainConfig()
     for spec in fields(PhotoTrainConfig):
         if spec.name in TUNABLE:
             parser.add_argument(f"--{spec.name.replace('_', '-')}", type=type(getattr(defaults, spec.name)),
                                 default=getattr(defaults, spec.name), help="default: %(default)s")
-    parser.add_argument("--device", default=settings.device)
-    parser.add_argument("--allow-random-weights", action="store_true", default=settings.allow_random_weights,
-                        help="tests only: random trunk weights")
+    cli.add_device(parser, settings)
+    cli.add_allow_random_weights(parser, settings)
     parser.add_argument("--keep-views", action="store_true",
                         help="cache the rendered views' features in <data-dir>/cache/ (about 1.5 GB for 2,000 items): "
                              "a rerun with other head settings then skips rendering")
     parser.add_argument("--if-stale", action="store_true",
                         help="do nothing when models/<name>.pt was trained on this very catalog revision")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    return parser.parse_args(argv)
+    cli.add_quiet(parser)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = Settings()
-    args = parse_args(argv, settings)
-    settings = settings.model_copy(update={"data_dir": args.data_dir})
+    args, settings = cli.parse(build_parser, argv)
     config = PhotoTrainConfig(**{name: getattr(args, name) for name in TUNABLE},
                               device=args.device, allow_random=args.allow_random_weights,
                               cache_dir=args.data_dir / "cache" if args.keep_views else None)
@@ -59,12 +55,11 @@ def main(argv: list[str] | None = None) -> int:
             logger.info("ft:%s is up to date with the catalog: not retraining", config.name)
             return 0
         result = train_photo_model(catalog, settings.models_dir, config, progress=not args.quiet)
-    print(json.dumps({"embedder": f"ft:{config.name}", "embedder_path": str(result.embedder_path),
-                      "localiser_path": str(result.localiser_path), "scores": result.scores,
-                      "seconds": {k: round(v, 1) for k, v in result.seconds.items()}}, indent=2))
+    cli.print_json({"embedder": f"ft:{config.name}", "embedder_path": result.embedder_path,
+                    "localiser_path": result.localiser_path, "scores": result.scores,
+                    "seconds": {k: round(v, 1) for k, v in result.seconds.items()}})
     return 0
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

@@ -17,13 +17,14 @@ from engine.images import load_image
 from engine.ingest.runner import cache_folder
 from engine.settings import Settings
 from engine.training.features import embed_items
+from scripts.lib import cli
 
 logger = logging.getLogger("tsne")
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="default: %(default)s")
+    parser = cli.parser(__doc__)
+    cli.add_data_dir(parser, settings)
     parser.add_argument("--embedder", default=settings.embedders[0], help="default: %(default)s")
     parser.add_argument("--n", type=int, default=300, help="items to place (default: %(default)s)")
     parser.add_argument("--split", help="only items of this split")
@@ -32,9 +33,9 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--thumb", type=int, default=28, help="thumbnail side in pixels (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("tsne.png"), help="PNG to write (default: %(default)s)")
-    parser.add_argument("--device", default=settings.device)
-    parser.add_argument("--allow-random-weights", action="store_true", default=settings.allow_random_weights)
-    parser.add_argument("--quiet", action="store_true")
+    cli.add_device(parser, settings)
+    cli.add_allow_random_weights(parser, settings)
+    cli.add_quiet(parser)
     return parser
 
 
@@ -82,9 +83,7 @@ def draw_map(items: list[Item], coords: np.ndarray, catalog: CatalogStore, title
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = Settings()
-    args = build_parser(settings).parse_args(argv)
-    settings = settings.model_copy(update={"data_dir": args.data_dir})
+    args, settings = cli.parse(build_parser, argv)
     try:
         with CatalogStore(settings.catalog_path, create=False) as catalog:
             items = sample_items(catalog, args.n, args.split, args.seed)
@@ -104,5 +103,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

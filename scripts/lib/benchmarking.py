@@ -7,7 +7,6 @@ A row that could not be measured is kept with a `skipped` reason instead of sile
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import platform
@@ -16,13 +15,19 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from scripts.lib import cli
+
+if TYPE_CHECKING:
+    from engine.catalog.store import CatalogStore
 
 logger = logging.getLogger(__name__)
 
 RESULTS_DIR = Path("bench_results")
+CLUSTERS = 512  # centres of clustered()
 Row = dict[str, Any]
 
 
@@ -121,13 +126,15 @@ def markdown_table(rows: Sequence[Row], columns: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def write_results(out: Path, benchmark: str, rows: Sequence[Row], **extra: Any) -> Path:
-    """JSON with the machine, the arguments (`extra`) and every row; returns the path."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"benchmark": benchmark, "machine": machine_info(), "rows": list(rows), **extra}
-    out.write_text(json.dumps(payload, indent=2, default=str))
-    logger.info("wrote %s", out)
-    return out
+def report(out: Path, benchmark: str, rows: Sequence[Row], columns: Sequence[str], title: str, *,
+           info: dict[str, Any] | None = None, **extra: Any) -> int:
+    """A benchmark's ending: the JSON results (`extra` beside the rows), then `title — the machine`
+    and the rows as a Markdown table on stdout. Returns the exit code, 0."""
+    info = info or machine_info()
+    cli.write_json(out, {"benchmark": benchmark, "machine": info, "rows": list(rows), **extra})
+    print(f"{title} — {machine_line(info)}\n")
+    print(markdown_table(rows, columns))
+    return 0
 
 
 def skipped(reason: str, **keys: Any) -> Row:
@@ -137,33 +144,19 @@ def skipped(reason: str, **keys: Any) -> Row:
 
 # --- command line ---------------------------------------------------------------------------
 def base_parser(benchmark: str, description: str | None) -> argparse.ArgumentParser:
-    """--quick, --out, --threads and --verbose, shared by every bench script."""
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The shared script flags plus --quick, --out, --threads and --verbose, for every bench script."""
+    parser = cli.parser(description)
     parser.add_argument("--quick", action="store_true",
                         help="CI-sized run: tiny inputs, seconds not minutes (figures meaningless)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / f"{benchmark}.json",
                         help="where to write the JSON results (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch/hnswlib threads (default: torch's own choice)")
-    parser.add_argument("--verbose", action="store_true", help="debug logging")
+    cli.add_threads(parser)
+    parser.add_argument("--verbose", action="store_true", help="debug logging (same as --log-level DEBUG)")
     return parser
 
 
-def apply_threads(threads: int | None) -> None:
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-
-
-def configure_logging(verbose: bool) -> None:
-    """Entry-point logging (only when the script runs as a program, not in tests)."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
 # --- inputs ---------------------------------------------------------------------------------
-def synthetic_catalog(folder: Path, n: int, *, size: int = 640, seed: int = 0):  # -> CatalogStore
+def synthetic_catalog(folder: Path, n: int, *, size: int = 640, seed: int = 0) -> CatalogStore:
     """A catalog of `n` real JPEG product photos (the demo generator at `size` px) in `folder`.
 
     Reused when it already holds `n` items made with the same size and seed (rendering 600 px
@@ -192,3 +185,16 @@ def query_photos(n: int, *, size: int = 800, seed: int = 1) -> list[bytes]:
     from engine.catalog.synthetic import synthetic_sample
 
     return [synthetic_sample(seed, i, size=size).jpeg for i in range(n)]
+
+
+def clustered(n: int, dim: int, seed: int, chunk: int = 50_000) -> np.ndarray:
+    """n ReLU'd points around CLUSTERS fixed centres (same centres for every seed)."""
+    centres = np.random.default_rng(12345 + dim).standard_normal((CLUSTERS, dim), dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, dim), np.float32)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        labels = rng.integers(CLUSTERS, size=stop - start)
+        noise = rng.standard_normal((stop - start, dim), dtype=np.float32)
+        np.maximum(centres[labels] + 0.8 * noise, 0, out=out[start:stop])
+    return out
