@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from telegram import BotCommand, Update
 from telegram.ext import (
-    Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler,
+    ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler,
     filters,
 )
 
@@ -27,8 +27,9 @@ from bot.lanes import UserLanes
 from bot.lifecycle import ensure_champion, install_sighup, reload_models, remove_sighup, start_watching
 from bot.pacing import TelegramPacer
 from bot.retraining import start_retraining
-from bot.serve import running  # noqa: F401  (re-exported: tests, demo and benchmark import it from here)
+from bot.serve import running as running  # re-exported: tests, demo and benchmark import it from here
 from bot.services import SERVICES_KEY, SETTINGS_KEY, Services, check_engine_weights
+from bot.ptb import BotApplication
 from votes.store import VoteStore
 from votes.inbox import UpdateInbox
 from engine.search import Engine
@@ -46,7 +47,7 @@ class ConfigError(RuntimeError):
 
 
 def build_application(settings: Settings, *, engine: Engine | None = None,
-                      vote_store: VoteStore | None = None) -> Application:
+                      vote_store: VoteStore | None = None) -> BotApplication:
     """The bot, configured from `settings`; inject `engine`/`vote_store` to share or reuse them."""
     if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put it in .env")
@@ -68,7 +69,7 @@ def build_application(settings: Settings, *, engine: Engine | None = None,
     return application
 
 
-def _add_handlers(app: Application) -> None:
+def _add_handlers(app: BotApplication) -> None:
     """One group; inside it the first matching handler wins, so the ORDER below matters."""
     messages = filters.UpdateType.MESSAGE  # edited messages are ignored
     # 1. Commands.
@@ -100,7 +101,7 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(TypeHandler(Update, mark_done), group=DONE_GROUP)
 
 
-async def _post_init(app: Application) -> None:
+async def _post_init(app: BotApplication) -> None:
     """Create (or adopt injected) services, then publish the command menu."""
     settings: Settings = app.bot_data[SETTINGS_KEY]
     engine, store = app.bot_data[_INJECTED_KEY]
@@ -138,7 +139,7 @@ async def _post_init(app: Application) -> None:
     logger.info("bot ready: variants %s, votes in %s", engine.variants(), store.path)
 
 
-async def _post_shutdown(app: Application) -> None:
+async def _post_shutdown(app: BotApplication) -> None:
     """Close what post_init created (injected services belong to the caller)."""
     health = app.bot_data.pop(_HEALTH_KEY, None)
     if isinstance(health, HealthServer):

@@ -10,9 +10,9 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from telegram.ext import Application
 
 from bot.intake import DurableUpdateQueue
+from bot.ptb import BotApplication
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 class HealthServer:
     """Serves /healthz about one Application."""
 
-    def __init__(self, app: Application, host: str, port: int) -> None:
+    def __init__(self, app: BotApplication, host: str, port: int) -> None:
         self.app = app
         self.host = host
         self.port = port

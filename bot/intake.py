@@ -30,7 +30,7 @@ class InboxNotReady(RuntimeError):
     """An update arrived before `attach()` (post_init) gave the queue its inbox."""
 
 
-class DurableUpdateQueue(asyncio.Queue):
+class DurableUpdateQueue(asyncio.Queue[object]):
     """The application's update queue; updates are stored before they are queued."""
 
     def __init__(self) -> None:
@@ -73,7 +73,7 @@ async def mark_done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await queue.inbox.done(update.update_id)
 
 
-class TolerantBot(ExtBot):
+class TolerantBot(ExtBot[None]):
     """An ExtBot whose getUpdates survives an update python-telegram-bot cannot parse.
 
     PTB parses a getUpdates batch as a whole: one update it cannot read (a newer Bot API shape, a

@@ -21,7 +21,7 @@ from bot.personal import Personal, personal_for
 from bot.services import Services
 from engine.feedback.interleaving import Decision, decide, team_draft
 from engine.feedback.personal import rerank
-from engine.errors import UnknownNameError
+from engine.errors import EngineError, UnknownNameError
 from engine.localise.regions import Box
 from engine.search import ImageInput, Match, Matches
 from engine.variants import Variant
@@ -114,7 +114,9 @@ async def personal_matches(svc: Services, image: ImageInput, personal: Personal,
     candidates = await svc.searcher.search(image, max(k, svc.settings.personal_candidates), personal.base_variant, box)
     ids = np.asarray([int(m.item.id or 0) for m in candidates], dtype=np.int64)
     stored = await svc.searcher.stored_vectors(personal.base_variant, ids.tolist())
-    top, distances = rerank(personal.projection, candidates.vector, ids, stored, k)  # type: ignore[arg-type]
+    if candidates.vector is None:  # only a search that embedded nothing lacks it; nothing to re-rank
+        raise EngineError("the base search returned no query vector to re-rank")
+    top, distances = rerank(personal.projection, candidates.vector, ids, stored, k)
     items = {int(m.item.id or 0): m.item for m in candidates}
     matches = candidates.replaced([Match(items[int(i)], float(d), rank)
                                    for rank, (i, d) in enumerate(zip(top, distances), 1)])

@@ -12,9 +12,10 @@ import logging
 import signal
 from typing import Any
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ContextTypes
 
-from bot.services import Services
+from bot.services import Services, job_services
+from bot.ptb import BotApplication
 from engine.embedders.checkpoints import checkpoint_name, list_checkpoints
 from engine.reload import ReloadReport
 from engine.variants import Variant
@@ -80,14 +81,14 @@ async def next_challenger(svc: Services) -> str | None:
 
 async def watch_models(context: ContextTypes.DEFAULT_TYPE) -> None:
     """JobQueue callback: register new checkpoints, reload what changed once files settle."""
-    svc: Services = context.job.data  # type: ignore[union-attr,assignment]
+    svc = job_services(context)
     await discover_checkpoints(svc)
     names = await served_names(svc)
     if await asyncio.to_thread(svc.reloader.settled, names):
         await reload_models(svc, "files changed")
 
 
-def start_watching(app: Application, svc: Services) -> None:
+def start_watching(app: BotApplication, svc: Services) -> None:
     """Poll models/ and indexes/ every reload_poll_seconds (off at 0 or without a JobQueue)."""
     seconds = svc.settings.reload_poll_seconds
     if seconds > 0 and app.job_queue is not None:

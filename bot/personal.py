@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.embedders.registry import FINETUNED_PREFIX
+from engine.embedders.checkpoints import FINETUNED_PREFIX
 from engine.feedback.personal import UserAdapters
 from engine.search import Engine
 

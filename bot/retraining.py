@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ContextTypes
 
 from bot.lifecycle import reload_models
-from bot.services import Services
+from bot.services import Services, job_services
+from bot.ptb import BotApplication
 from engine.catalog import CatalogStore
 from engine.feedback.challenger import enter_as_challenger, timestamped_name
 from engine.feedback.pipeline import RetrainOutcome, RetrainPaths, retrain_from_votes
@@ -55,14 +56,14 @@ async def retrain_and_enter(svc: Services) -> RetrainOutcome | None:
 
 async def retrain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """JobQueue callback; a failure is logged and the next interval tries again."""
-    svc: Services = context.job.data  # type: ignore[union-attr,assignment]
+    svc = job_services(context)
     try:
         await retrain_and_enter(svc)
     except Exception:  # a job has no user to answer: log, keep the bot serving
         logger.exception("scheduled retraining failed; the served models are unchanged")
 
 
-def start_retraining(app: Application, svc: Services) -> None:
+def start_retraining(app: BotApplication, svc: Services) -> None:
     """Schedule retraining every retrain_interval_hours (0 = off, the default)."""
     hours = svc.settings.retrain_interval_hours
     if hours > 0 and app.job_queue is not None:

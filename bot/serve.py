@@ -19,9 +19,9 @@ from urllib.parse import urlparse
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application
 
 from engine.settings import Settings
+from bot.ptb import BotApplication
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def webhook_path(url: str) -> str:
     return urlparse(url).path.lstrip("/")
 
 
-def run(app: Application, settings: Settings) -> None:
+def run(app: BotApplication, settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM: webhook mode when DOPE_WEBHOOK_URL is set, else long polling."""
     if not settings.webhook_url:
         # Not run_polling: it has no error callback, and PTB's default logs a traceback per failed poll.
@@ -79,7 +79,7 @@ def run(app: Application, settings: Settings) -> None:
     )
 
 
-async def serve_until_signalled(app: Application, **options: Any) -> None:
+async def serve_until_signalled(app: BotApplication, **options: Any) -> None:
     """Poll (or `running`'s other options) until SIGINT or SIGTERM, then drain and return."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -92,9 +92,9 @@ async def serve_until_signalled(app: Application, **options: Any) -> None:
 
 
 @asynccontextmanager
-async def running(app: Application, *, mode: Mode = "polling", poll_interval: float = 0.0,
+async def running(app: BotApplication, *, mode: Mode = "polling", poll_interval: float = 0.0,
                   timeout: int = 10, webhook_secret: str = "local-webhook-secret",
-                  listen: str = "127.0.0.1") -> AsyncIterator[Application]:
+                  listen: str = "127.0.0.1") -> AsyncIterator[BotApplication]:
     """Run the application inside an existing event loop, polling or receiving webhooks on `listen`.
 
     Mirrors `run_polling`/`run_webhook`'s order, including post_init/post_shutdown.

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ContextTypes
 
 from bot.coalesce import EditCoalescer
 from bot.journal import SentJournal
@@ -19,6 +19,7 @@ from bot.lanes import UserLanes
 from votes.registry import ModelRegistry
 from votes.store import VoteStore
 from bot.personal import AdapterCache
+from bot.ptb import BotApplication
 from engine.errors import EngineError
 from engine.reload import ModelReloader
 from engine.search import Engine
@@ -98,8 +99,19 @@ def services(context: ContextTypes.DEFAULT_TYPE | Any) -> Services:
     return found
 
 
-def settings_of(application: Application) -> Settings:
-    return application.bot_data[SETTINGS_KEY]
+def settings_of(application: BotApplication) -> Settings:
+    found = application.bot_data[SETTINGS_KEY]
+    if not isinstance(found, Settings):
+        raise RuntimeError("the application has no settings (not made by build_application)")
+    return found
+
+
+def job_services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    """The services a repeating job was scheduled with (its `data`)."""
+    found = context.job.data if context.job is not None else None
+    if not isinstance(found, Services):
+        raise RuntimeError("this job was not scheduled with the bot's services")
+    return found
 
 
 def check_engine_weights(engine: Engine, settings: Settings) -> None:

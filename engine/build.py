@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ def build_variant_index(
     ids: np.ndarray,
     features: np.ndarray,
     indexes: IndexBackend | Path,
-    provenance: dict,
+    provenance: dict[str, Any],
     params: HnswParams | None = None,
     *,
     rebuild: bool = False,
@@ -52,7 +53,7 @@ def build_variant_index(
     return index, time.perf_counter() - started
 
 
-def _open_existing(backend: IndexBackend, variant: Variant, meta: dict) -> SearchIndex | None:
+def _open_existing(backend: IndexBackend, variant: Variant, meta: dict[str, Any]) -> SearchIndex | None:
     try:
         return backend.open(variant, expect=meta)
     except (IndexMismatchError, IndexCorruptError) as exc:
@@ -66,7 +67,7 @@ def build_all(
     ids: np.ndarray,
     features: np.ndarray,
     indexes: IndexBackend | Path,
-    provenance: dict,
+    provenance: dict[str, Any],
     params: HnswParams | None = None,
     rebuild: bool = False,
 ) -> dict[str, float]:

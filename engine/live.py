@@ -10,18 +10,19 @@ searches cannot starve a swap.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from engine.errors import EngineError
 from engine.variants import Variant
 
 if TYPE_CHECKING:
     from engine.embedders import Embedder
-    from engine.index import VariantIndex
+    from engine.index.backends import SearchIndex
+    from engine.search import Engine, Matches, Query
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class ModelSet:
     """One consistent set of embedders and indexes (never mutated once published)."""
 
     embedders: dict[str, Embedder]
-    indexes: dict[str, VariantIndex]
+    indexes: dict[str, SearchIndex]
     generation: int = 0
 
     def __post_init__(self) -> None:
@@ -119,21 +120,25 @@ class LiveModels:
         return old
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def pinned(method: F) -> F:
+def pinned(method: Callable[Concatenate[Engine, P], R]) -> Callable[Concatenate[Engine, P], R]:
     """Run an Engine method on one snapshot: a swap waits until it returns."""
 
     @wraps(method)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: Engine, /, *args: P.args, **kwargs: P.kwargs) -> R:
         with self.models.reading():
             return method(self, *args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
-def pinned_search(method: F) -> F:
+SearchMany = Callable[["Engine", "Sequence[Query]"], "list[Matches | EngineError]"]
+
+
+def pinned_search(method: SearchMany) -> SearchMany:
     """`Engine.search_many` on one snapshot; each result is stamped with the model that made it.
 
     `Matches.model_version` is what the bot records with the query, so a vote is credited to
@@ -141,9 +146,9 @@ def pinned_search(method: F) -> F:
     """
 
     @wraps(method)
-    def wrapper(self: Any, queries: Any, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: Engine, queries: Sequence[Query]) -> list[Matches | EngineError]:
         with self.models.reading() as snapshot:
-            results = method(self, queries, *args, **kwargs)
+            results = method(self, queries)
         for query, result in zip(queries, results):
             if not isinstance(result, Exception):
                 embedder = Variant.parse(query.variant).embedder
@@ -151,4 +156,4 @@ def pinned_search(method: F) -> F:
                 result.generation = snapshot.generation
         return results
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

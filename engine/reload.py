@@ -18,9 +18,10 @@ from pathlib import Path
 
 from engine.provenance import index_provenance
 from engine.embedders import Embedder, load_embedder
-from engine.embedders.registry import FINETUNED_PREFIX
+from engine.embedders.checkpoints import FINETUNED_PREFIX
 from engine.errors import EngineError, IndexMismatchError
-from engine.index import VariantIndex, load_index
+from engine.index import load_index
+from engine.index.backends import SearchIndex
 from engine.live import ModelSet
 from engine.search import Engine
 from engine.settings import Settings
@@ -28,7 +29,8 @@ from engine.variants import Variant
 
 logger = logging.getLogger(__name__)
 
-Stamp = tuple  # what a file looks like on disk: (path, size, mtime_ns, inode) or (path, None)
+# What a model's files look like on disk: (path, size, mtime_ns, inode) per file, Nones when missing.
+Stamp = tuple[tuple[str, int | None, int | None, int | None], ...]
 
 
 @dataclass
@@ -116,7 +118,7 @@ class ModelReloader:
         with self._lock:
             current = self.engine.models.current
             embedders: dict[str, Embedder] = {}
-            indexes: dict[str, VariantIndex] = {}
+            indexes: dict[str, SearchIndex] = {}
             stamps: dict[str, Stamp] = {}
             report = ReloadReport(current.generation)
             for name in dict.fromkeys(names):
@@ -155,19 +157,19 @@ class ModelReloader:
             return report
 
     def _keep(self, current: ModelSet, name: str, embedders: dict[str, Embedder],
-              indexes: dict[str, VariantIndex], stamps: dict[str, Stamp]) -> None:
+              indexes: dict[str, SearchIndex], stamps: dict[str, Stamp]) -> None:
         embedders[name] = current.embedders[name]
         indexes.update({v: i for v, i in current.indexes.items() if Variant.parse(v).embedder == name})
         if name in self._stamps:
             stamps[name] = self._stamps[name]
 
-    def _load(self, name: str) -> tuple[Embedder, dict[str, VariantIndex]]:
+    def _load(self, name: str) -> tuple[Embedder, dict[str, SearchIndex]]:
         """The embedder and every index of it; any mismatched or unreadable file refuses all."""
         settings, catalog = self.settings, self.engine.catalog
         embedder = load_embedder(name, settings.device, models_dir=settings.models_dir,
                                  weights_dir=settings.weights_dir, allow_random=settings.allow_random_weights)
         expect = index_provenance(embedder.describe(), catalog.catalog_id, catalog.revision)
-        found: dict[str, VariantIndex] = {}
+        found: dict[str, SearchIndex] = {}
         for metric in settings.metrics:
             variant = Variant(name, metric)
             path = variant.index_path(settings.indexes_dir)

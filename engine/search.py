@@ -24,6 +24,7 @@ from engine.embedders import Embedder, available_embedders, load_embedder
 from engine.errors import EngineError, IndexCorruptError, InvalidImageError, UnknownNameError
 from engine.images import DEFAULT_MAX_PIXELS, load_image
 from engine.index.backends import IndexBackend, SearchIndex, as_backend, open_backend
+from engine.index.metrics import Metric
 from engine.live import LiveModels, ModelSet, pinned, pinned_search
 from engine.localise import Localiser, Region, load_localiser
 from engine.localise.regions import Box
@@ -202,18 +203,17 @@ class Engine:
         results: list[Matches | EngineError] = [Matches() for _ in queries]
         prepared = list(self._decoder.map(self._prepare, queries)) if len(queries) > 1 else (
             [self._prepare(queries[0])] if queries else [])
-        by_embedder: dict[str, list[int]] = {}
+        by_embedder: dict[str, list[tuple[int, Prepared]]] = {}
         for position, outcome in enumerate(prepared):
             if isinstance(outcome, EngineError):
                 results[position] = outcome
             else:
-                by_embedder.setdefault(Variant.parse(queries[position].variant).embedder, []).append(position)
-        for embedder, positions in by_embedder.items():
-            ready = [prepared[p] for p in positions]
-            pixels = torch.stack([r.pixels for r in ready])  # type: ignore[union-attr]
+                embedder = Variant.parse(queries[position].variant).embedder
+                by_embedder.setdefault(embedder, []).append((position, outcome))
+        for embedder, ready in by_embedder.items():
+            pixels = torch.stack([done.pixels for _, done in ready])
             features = self.embedders[embedder].embed_batch(pixels)
-            for row, (position, done) in enumerate(zip(positions, ready)):
-                assert isinstance(done, Prepared)
+            for row, (position, done) in enumerate(ready):
                 query = queries[position]
                 found = self.search_vectors(features[row : row + 1], query.k, query.variant)[0]
                 results[position] = Matches(found, features[row], box=done.box, regions=done.regions,
@@ -237,7 +237,10 @@ class Engine:
                 regions, confident = self.locate(image)
                 regions = [r.scaled(scale) for r in regions]
                 box = regions[0].box if regions else None
-            crop = image.crop(tuple(int(round(v / scale)) for v in box)) if box is not None else image
+            crop = image
+            if box is not None:
+                x1, y1, x2, y2 = (int(round(v / scale)) for v in box)
+                crop = image.crop((x1, y1, x2, y2))
             return Prepared(embedder.preprocess(crop), box, tuple(regions), confident, full_size)
         except (InvalidImageError, UnknownNameError) as exc:
             return exc
@@ -318,7 +321,7 @@ def find_localiser(settings: Settings, embedder_names: Sequence[str], catalog: C
 
 
 def load_variant_indexes(
-    embedder: Embedder, catalog: CatalogStore, indexes: IndexBackend | Path, metrics: Sequence[str]
+    embedder: Embedder, catalog: CatalogStore, indexes: IndexBackend | Path, metrics: Sequence[Metric]
 ) -> dict[str, SearchIndex]:
     """Every saved index of `embedder` for this catalog; mismatched ones raise, stale ones warn.
 

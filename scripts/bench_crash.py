@@ -82,9 +82,9 @@ class BotProcess:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", env=self.env, stdout=out, stderr=out)
 
-    def kill(self) -> None:
+    def kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
         if self.process is not None and self.process.returncode is None:
-            os.kill(self.process.pid, signal.SIGKILL)
+            os.kill(self.process.pid, sig)
 
     async def wait(self) -> None:
         if self.process is not None:
@@ -154,7 +154,7 @@ async def one_repeat(args: argparse.Namespace, data_source: Path, rng: random.Ra
             done = await emu.state.wait_until(
                 lambda: all(p.answer for p in presses) and all(len(keyboards(u)) >= 2 for u in users), timeout=120)
             await asyncio.sleep(1.5)  # anything answered twice would show up now
-            bot.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+            bot.kill(signal.SIGTERM)
             await bot.wait()
             votes_db = sqlite3.connect(data_dir / "votes.sqlite")
             votes = dict(votes_db.execute("SELECT shown_id, value FROM votes").fetchall())

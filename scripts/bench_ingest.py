@@ -21,6 +21,8 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +108,7 @@ def plan_rows(catalog: CatalogStore, embedder: Embedder, device: str, args: argp
     return rows
 
 
-def measure(label: str, device: str, work, baseline: float | None) -> Row:
+def measure(label: str, device: str, work: Callable[[], tuple[int, dict[str, float]]], baseline: float | None) -> Row:
     if device == "cuda":
         torch.cuda.synchronize()
     started = time.perf_counter()
@@ -117,7 +119,7 @@ def measure(label: str, device: str, work, baseline: float | None) -> Row:
     logger.info("%s on %s: %d images in %.1f s (%.1f img/s) %s", label, device, count, seconds, rate, part)
     return {"device": device, "path": label, "images": count, "seconds": round(seconds, 2),
             "images_per_s": round(rate, 2), "speedup": round(rate / baseline, 2) if baseline else 1.0,
-            "bottleneck": max(part, key=part.get) if part else None, "shares": part,
+            "bottleneck": max(part, key=lambda name: part[name]) if part else None, "shares": part,
             "stage_seconds": {k: round(v, 3) for k, v in timings.items()}}
 
 
@@ -129,8 +131,8 @@ def bench_device(catalog: CatalogStore, device: str, args: argparse.Namespace) -
     baseline = rows[0]["images_per_s"]
     for decoder in ("pil", "device"):
         label = f"engine batch {args.batch_size}, {args.workers} workers, decoder={decoder}"
-        rows.append(measure(label, device, lambda d=decoder: engine_path(
-            catalog, embedder, d, args.batch_size, args.workers), baseline))
+        work = partial(engine_path, catalog, embedder, decoder, args.batch_size, args.workers)
+        rows.append(measure(label, device, work, baseline))
     rows += plan_rows(catalog, embedder, device, args, baseline)
     if args.compile and device == "cuda":
         embedder.compile()

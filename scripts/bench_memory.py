@@ -18,6 +18,7 @@ import argparse
 import logging
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import hnswlib
 import numpy as np
@@ -25,6 +26,7 @@ import numpy as np
 from engine.embedders import load_embedder
 from engine.embedders.pca import fit_pca
 from engine.index import PackedHammingIndex
+from engine.index.metrics import Metric
 from engine.ingest import embed_catalog
 from scripts.lib import cli
 from scripts.lib.benchmarking import (
@@ -88,7 +90,7 @@ def layout_rows(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
-def accuracy_rows(args: argparse.Namespace) -> tuple[list[Row], dict]:
+def accuracy_rows(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
     """Leave-one-out same-category NN accuracy, full vs PCA-k vs sign codes, on demo photos."""
     catalog = synthetic_catalog(args.cache, args.catalog_n, size=224 if not args.quick else 96)
     embedder = load_embedder(args.embedder, "cpu", allow_random=True)
@@ -100,7 +102,7 @@ def accuracy_rows(args: argparse.Namespace) -> tuple[list[Row], dict]:
     train = np.asarray([items[int(i)].split == "train" for i in run.ids])
     catalog.close()
     feats, dim = run.features, run.features.shape[1]
-    variants: list[tuple[str, str, np.ndarray, float]] = [
+    variants: list[tuple[str, Metric, np.ndarray, float]] = [
         (f"full {dim}-d float32", "l2", feats, 4 * dim), (f"full {dim}-d float32", "cosine", feats, 4 * dim),
         (f"sign codes {dim} bits", "hamming", feats, dim / 8),
     ]
@@ -112,7 +114,7 @@ def accuracy_rows(args: argparse.Namespace) -> tuple[list[Row], dict]:
     rows: list[Row] = []
     reference: dict[str, float] = {}
     for name, metric, vectors, size in variants:
-        scores = score_variant(name, vectors, labels, vectors, labels, metric, k=5,  # type: ignore[arg-type]
+        scores = score_variant(name, vectors, labels, vectors, labels, metric, k=5,
                                exclude=np.arange(len(vectors)), use_ann=False,
                                gallery_attributes={"colour": colours}, query_attributes={"colour": colours})
         base = reference.setdefault(metric if metric != "hamming" else "l2", scores.nn_accuracy)

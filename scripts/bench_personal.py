@@ -23,7 +23,7 @@ from engine.embedders.projection import project
 from engine.feedback.personal import rerank
 from engine.index import VariantIndex, brute_force_knn
 from scripts.lib import cli
-from scripts.lib.benchmarking import base_parser, report
+from scripts.lib.benchmarking import Row, base_parser, report
 
 logger = logging.getLogger("bench_personal")
 
@@ -64,7 +64,7 @@ def precision(found: np.ndarray, query_row: int, labels: np.ndarray) -> float:
     return float((labels[found] == labels[query_row]).mean())
 
 
-def run(args: argparse.Namespace) -> list[dict]:
+def run(args: argparse.Namespace) -> list[Row]:
     features, colour, weight, bias = synthetic(args)
     ids = np.arange(args.n, dtype=np.int64)
     base = VariantIndex.build(features, ids, "l2")
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     build = time.perf_counter() - started
     exact = {int(q): brute_force_knn(mine[q : q + 1], mine, "l2", 6)[0][0] for q in queries}
     exact = {q: rows[rows != q][:5] for q, rows in exact.items()}
-    rows: list[dict] = []
+    rows: list[Row] = []
     for size in [int(c) for c in args.candidates.split(",")]:
         hits, recall, started = [], [], time.perf_counter()
         for q in queries:

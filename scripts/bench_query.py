@@ -68,7 +68,8 @@ def make_engine(folder: Path, embedder_name: str, args: argparse.Namespace) -> t
 def single_queries(engine: Engine, variant: str, photos: list[bytes], n: int) -> Row:
     """Sequential Engine.search calls, plus one stage split of the same path."""
     engine.search(photos[0], 5, variant)  # warm-up
-    latencies, timings = [], {}
+    latencies: list[float] = []
+    timings: dict[str, float] = {}
     embedder = engine.embedders[variant.split("/")[0]]
     for i in range(n):
         photo = photos[i % len(photos)]

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from engine.index import HnswParams, PackedHammingIndex, VariantIndex
-from engine.index.metrics import pairwise, prepare, top_k
+from engine.index.metrics import Metric, pairwise, prepare, top_k
 from scripts.lib import cli
 from scripts.lib.benchmarking import Row, base_parser, clustered, peak_rss_mib, report, skipped
 from scripts.lib.evaluation import recall_at_k
@@ -53,11 +53,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def exact_distances(queries: np.ndarray, vectors: np.ndarray, metric: str, k: int, center: np.ndarray | None) -> np.ndarray:
+def exact_distances(queries: np.ndarray, vectors: np.ndarray, metric: Metric, k: int, center: np.ndarray | None) -> np.ndarray:
     """Brute-force top-k distances, with a chunk small enough for (q, chunk, d) L1 temporaries."""
-    q, v = prepare(queries, metric, center), prepare(vectors, metric, center)  # type: ignore[arg-type]
+    q, v = prepare(queries, metric, center), prepare(vectors, metric, center)
     chunk = max(16, 2**26 // max(1, len(q) * v.shape[1]))
-    return top_k(pairwise(q, v, metric, chunk=chunk), k)[1]  # type: ignore[arg-type]
+    return top_k(pairwise(q, v, metric, chunk=chunk), k)[1]
 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
@@ -65,13 +65,13 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
     return round(recall_at_k(found, truth), 4)
 
 
-def time_search(index, queries: np.ndarray, k: int) -> tuple[float, np.ndarray]:
+def time_search(index: VariantIndex | PackedHammingIndex, queries: np.ndarray, k: int) -> tuple[float, np.ndarray]:
     started = time.perf_counter()
     _, distances = index.search(queries, k)
     return len(queries) / (time.perf_counter() - started), distances
 
 
-def hnsw_rows(vectors: np.ndarray, queries: np.ndarray, metrics: list[str], args: argparse.Namespace,
+def hnsw_rows(vectors: np.ndarray, queries: np.ndarray, metrics: list[Metric], args: argparse.Namespace,
               estimate: dict[int, float]) -> list[Row]:
     n, dim = vectors.shape
     params = HnswParams(M=args.M, ef_construction=args.ef_construction, ef=args.ef)
@@ -84,7 +84,7 @@ def hnsw_rows(vectors: np.ndarray, queries: np.ndarray, metrics: list[str], args
             rows.append(skipped(f"build extrapolated to ~{guess / 60:.0f} min > --max-build-s", **key))
             continue
         started = time.perf_counter()
-        index = VariantIndex.build(vectors, np.arange(n), metric, params=params)  # type: ignore[arg-type]
+        index = VariantIndex.build(vectors, np.arange(n), metric, params=params)
         build = time.perf_counter() - started
         estimate.setdefault(dim, build / (n * math.log(n)))
         qps, found = time_search(index, queries, args.k)
@@ -124,7 +124,7 @@ def packed_row(vectors: np.ndarray | None, queries: np.ndarray, n: int, dim: int
             "queries_per_s": round(qps, 1), "recall_at_10": found}
 
 
-def bench_size(n: int, dim: int, metrics: list[str], args: argparse.Namespace, estimate: dict[int, float]) -> list[Row]:
+def bench_size(n: int, dim: int, metrics: list[Metric], args: argparse.Namespace, estimate: dict[int, float]) -> list[Row]:
     queries = clustered(args.queries, dim, seed=99)
     gib = n * dim * 4 / 2**30
     if gib > args.max_gib:
@@ -143,7 +143,7 @@ def bench_size(n: int, dim: int, metrics: list[str], args: argparse.Namespace, e
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cli.apply_threads(args.threads)
-    metrics = cli.names(args.metrics)
+    metrics = cli.metric_names(args.metrics)
     estimate: dict[int, float] = {}  # dim → build seconds per (n log n), from the first build
     rows: list[Row] = []
     for dim in [int(d) for d in args.dims.split(",")]:

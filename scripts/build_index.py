@@ -17,6 +17,7 @@ import resource
 import time
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from engine.build import build_all
 from engine.catalog import CatalogStore
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         logger.error("%s", exc)
         return 2
-    report: dict[str, dict] = {}
+    report: dict[str, dict[str, Any]] = {}
     backend = open_backend(settings)
     with CatalogStore(settings.catalog_path, create=False) as catalog, closing(backend):
         for name in cli.names(args.embedders):

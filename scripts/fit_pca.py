@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     embedder = load_embedder(args.embedder, args.device, allow_random=args.allow_random_weights)
     with CatalogStore(settings.catalog_path, create=False) as catalog:
         run = embed_catalog(catalog, embedder, settings.embeddings_dir, num_workers=args.workers)
-        train_ids = {item.id for item in catalog.iter_items(split="train")}
+        train_ids = {item.id for item in catalog.iter_items(split="train") if item.id is not None}
     rows = np.isin(run.ids, list(train_ids)) if train_ids else np.ones(len(run.ids), bool)
     try:
         fit = fit_pca(run.features[rows], args.components, whiten=args.whiten)

@@ -16,6 +16,7 @@ import asyncio
 import logging
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from engine.feedback.interleaving import decide
 from engine.settings import Settings
@@ -40,7 +41,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     return parser
 
 
-async def report(store: VoteStore, args: argparse.Namespace) -> dict:
+async def report(store: VoteStore, args: argparse.Namespace) -> dict[str, Any]:
     registry = ModelRegistry(store)
     if args.move:
         await registry.move(args.move[0], args.move[1], args.reason)
@@ -57,7 +58,7 @@ async def report(store: VoteStore, args: argparse.Namespace) -> dict:
             "events": [asdict(e) for e in await registry.events(args.events)]}
 
 
-def as_text(data: dict) -> str:
+def as_text(data: dict[str, Any]) -> str:
     lines = ["models:"]
     lines += [f"  {m['name']}: {m['stage']} since {m['updated_at']}"
               + ("" if m["held_out_ok"] is None else f" (held-out ok: {m['held_out_ok']})") for m in data["models"]]
@@ -70,7 +71,7 @@ def as_text(data: dict) -> str:
     return "\n".join(lines)
 
 
-async def run(args: argparse.Namespace, votes: Path) -> dict:
+async def run(args: argparse.Namespace, votes: Path) -> dict[str, Any]:
     store = VoteStore(votes)
     await store.initialize()
     try:

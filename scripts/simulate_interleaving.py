@@ -17,6 +17,7 @@ import argparse
 import logging
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,7 @@ def rankings(features: np.ndarray, colours: np.ndarray, k: int, pool: int) -> tu
 
 
 def run_once(a: np.ndarray, b: np.ndarray, colours: np.ndarray, args: argparse.Namespace,
-             rng: random.Random) -> dict:
+             rng: random.Random) -> dict[str, Any]:
     """Interleave until the rule decides; votes counted as in the bot (one per shown match)."""
     scores, votes = [], 0
     for _ in range(args.max_albums):
@@ -101,7 +102,7 @@ def load(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     return run.features, np.asarray([lookup[n] for n in names])
 
 
-def summarise(runs: list[dict]) -> dict:
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     votes = sorted(r["votes"] for r in runs)
     return {"runs": len(runs), "promoted": sum(r["action"] == "promote" for r in runs),
             "retired": sum(r["action"] == "retire" for r in runs),

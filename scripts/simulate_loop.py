@@ -130,7 +130,8 @@ class Simulation:
 async def admin_decision(admin: FakeUser, wait: float) -> str | None:
     """The bot's "🏁 … is now champion/retired" note to the admin, if it came within `wait` seconds."""
     try:
-        return (await admin.wait_for(lambda m: "🏁" in (m.get("text") or ""), timeout=wait))["text"]
+        decision: str = (await admin.wait_for(lambda m: "🏁" in (m.get("text") or ""), timeout=wait))["text"]
+        return decision
     except TimeoutError:
         return None
 

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 from votes.store import VoteStore
 from engine.catalog import CatalogStore
@@ -51,7 +52,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     return parser
 
 
-async def run(args: argparse.Namespace, settings: Settings) -> dict:
+async def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     variant = Variant.parse(args.variant)
     users = make_users(cli.names(args.users),
                        first_id=args.first_user_id, noise=args.noise)

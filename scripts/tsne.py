@@ -51,7 +51,9 @@ def tsne_coordinates(features: np.ndarray, perplexity: float, seed: int) -> np.n
     from sklearn.manifold import TSNE
 
     perplexity = min(perplexity, max(2.0, (len(features) - 1) / 3))
-    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(features)
+    coordinates: np.ndarray = TSNE(n_components=2, perplexity=perplexity, init="pca",
+                                   random_state=seed).fit_transform(features)
+    return coordinates
 
 
 def draw_map(items: list[Item], coords: np.ndarray, catalog: CatalogStore, title: str, thumb: int, out: Path) -> None:

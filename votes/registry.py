@@ -13,6 +13,7 @@ writer (its lock and transactions).
 from __future__ import annotations
 
 from dataclasses import dataclass
+import sqlite3
 
 import aiosqlite
 
@@ -150,7 +151,7 @@ async def _write(db: aiosqlite.Connection, name: str, from_stage: str | None, to
                      (name, from_stage, to_stage, now, reason))
 
 
-def _record(row: object) -> ModelRecord:
-    held = row["held_out_ok"]  # type: ignore[index]
-    return ModelRecord(row["name"], row["stage"], row["created_at"], row["updated_at"],  # type: ignore[index]
+def _record(row: sqlite3.Row) -> ModelRecord:
+    held = row["held_out_ok"]
+    return ModelRecord(row["name"], row["stage"], row["created_at"], row["updated_at"],
                        None if held is None else bool(held))

@@ -34,18 +34,21 @@ class CallbackPress:
 
     @property
     def id(self) -> str:
-        return self.query["id"]
+        return str(self.query["id"])
 
     @property
     def answer(self) -> dict[str, Any] | None:
         """The answerCallbackQuery parameters, once the bot has answered."""
-        return self.state.callback_queries[self.id]["answer"]
+        answer: dict[str, Any] | None = self.state.callback_queries[self.id]["answer"]
+        return answer
 
     async def answered(self, timeout: float = 10) -> dict[str, Any]:
         """Wait for the bot's answerCallbackQuery (Telegram shows a spinner until then)."""
-        if not await self.state.wait_until(lambda: self.answer is not None, timeout):
+        await self.state.wait_until(lambda: self.answer is not None, timeout)
+        answer = self.answer
+        if answer is None:
             raise TimeoutError(f"bot did not answer callback query {self.query['data']!r} in {timeout}s")
-        return self.answer  # type: ignore[return-value]
+        return answer
 
 
 class FakeUser:
@@ -58,11 +61,11 @@ class FakeUser:
 
     @property
     def id(self) -> int:
-        return self.user["id"]
+        return int(self.user["id"])
 
     @property
     def chat_id(self) -> int:
-        return self.user["id"]
+        return int(self.user["id"])
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -191,9 +194,11 @@ class FakeUser:
         def match() -> Message | None:
             return next((m for m in self.messages if predicate(m)), None)
 
-        if not await self.state.wait_until(lambda: match() is not None, timeout):
+        await self.state.wait_until(lambda: match() is not None, timeout)
+        found = match()
+        if found is None:
             raise TimeoutError(f"no bot message matched within {timeout}s; have {len(self.messages)}")
-        return match()  # type: ignore[return-value]
+        return found
 
 
 def _with_extras(content: dict[str, Any], caption: str | None, media_group_id: str | None) -> dict[str, Any]:
@@ -209,7 +214,7 @@ def _find_callback_data(message: Message, button: str) -> str:
     buttons = [b for row in rows for b in row if "callback_data" in b]
     for candidate in buttons:
         if button in (candidate["text"], candidate["callback_data"]):
-            return candidate["callback_data"]
+            return str(candidate["callback_data"])
     offered = [(b["text"], b["callback_data"]) for b in buttons]
     raise LookupError(f"no button {button!r} on message {message['message_id']}; buttons: {offered}")
 

@@ -60,9 +60,14 @@ class TokenBucket:
         return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
 
+def retry_after(wait: float) -> int:
+    """The whole seconds Telegram tells a client to wait (at least 1)."""
+    return max(1, math.ceil(wait))
+
+
 def too_many_requests(wait: float) -> ApiError:
     """Telegram's 429 answer: whole seconds in the text and in ``parameters.retry_after``."""
-    seconds = max(1, math.ceil(wait))
+    seconds = retry_after(wait)
     return ApiError(f"Too Many Requests: retry after {seconds}", 429, {"retry_after": seconds})
 
 
@@ -88,8 +93,8 @@ class FloodControl:
             buckets.append(self._chat(chat_key, now))
         wait = max(bucket.wait_for_one(now) for bucket in buckets)
         if wait > 0:
-            error = too_many_requests(wait)
-            self.rejected.append((method, chat_key, int(error.parameters["retry_after"])))  # type: ignore[index]
+            error, seconds = too_many_requests(wait), retry_after(wait)
+            self.rejected.append((method, chat_key, seconds))
             raise error
         for bucket in buckets:
             bucket.tokens -= 1

@@ -21,7 +21,7 @@ MAX_GET_UPDATES_TIMEOUT = 50
 class ApiError(Exception):
     """A Bot API error: becomes ``{"ok": false, "error_code": ..., "description": ...}``."""
 
-    def __init__(self, description: str, error_code: int = 400, parameters: dict | None = None):
+    def __init__(self, description: str, error_code: int = 400, parameters: dict[str, Any] | None = None):
         super().__init__(description)
         self.description = description
         self.error_code = error_code

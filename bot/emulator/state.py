@@ -189,7 +189,7 @@ class EmulatorState:
         record.version += 1
 
     def is_from_bot(self, message: dict[str, Any]) -> bool:
-        return message.get("from", {}).get("id") == self.bot_user["id"]
+        return bool(message.get("from", {}).get("id") == self.bot_user["id"])
 
     def new_media_group_id(self) -> str:
         return str(next(self._media_groups))

@@ -80,7 +80,7 @@ def _check_header(csv_path: Path, fieldnames: Sequence[str] | None) -> list[str]
 
 def _read_rows(
     csv_path: Path,
-    reader: csv.DictReader,
+    reader: csv.DictReader[str],
     columns: list[str],
     *,
     skip_bad: bool,

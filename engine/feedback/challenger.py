@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timezone
+from typing import Any
 
 from engine.feedback.pipeline import RetrainOutcome
 from votes.registry import ModelRegistry
@@ -18,7 +19,7 @@ def timestamped_name(prefix: str = "votes") -> str:
     return f"{prefix}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
 
 
-def held_out_ok(figures: dict) -> bool | None:
+def held_out_ok(figures: dict[str, Any]) -> bool | None:
     """True when the new model agrees with held-out votes at least as often as the base (None: no votes)."""
     agreement = figures.get("agreement", {})
     before, after = agreement.get("before"), agreement.get("after_global")

@@ -10,6 +10,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,7 @@ class RetrainOutcome:
     train_votes: int
     held_out_votes: int
     adapted_users: list[int]
-    figures: dict = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
 
 
 def choose_votes(pairs: VotePairs, base: str | None, min_votes: int) -> tuple[VotePairs, str]:
@@ -137,7 +138,7 @@ def before_after(
     features: np.ndarray, weight: np.ndarray, bias: np.ndarray, adapters: UserAdapters, ids: np.ndarray,
     items: list[Item], test: TrainingSet, tastes: dict[int, str], k: int,
     train_queries: dict[int, set[int]], max_queries: int = 500,
-) -> dict:
+) -> dict[str, Any]:
     """Held-out figures: vote agreement overall, and per user their taste's and category precision."""
     z = project(features, weight, bias)
     zq, zx = project(test.q.numpy(), weight, bias), project(test.x.numpy(), weight, bias)
@@ -147,7 +148,7 @@ def before_after(
         pq[mask] = user_view(adapters, int(user), test.q[mask].numpy(), weight, bias)
         px[mask] = user_view(adapters, int(user), test.x[mask].numpy(), weight, bias)
     y, group = test.y.numpy(), test.group
-    figures: dict = {"held_out_votes": len(test), "agreement": {
+    figures: dict[str, Any] = {"held_out_votes": len(test), "agreement": {
         "before": vote_agreement(test.q.numpy(), test.x.numpy(), y, group),
         "after_global": vote_agreement(zq, zx, y, group),
         "after_personal": vote_agreement(pq, px, y, group),
@@ -157,7 +158,7 @@ def before_after(
     for user in sorted(set(test.user.tolist()) | set(train_queries)):
         rows = held_out_queries(user, train_queries.get(user, set()), ids, max_queries)
         mine = user_view(adapters, user, features, weight, bias)
-        entry = {"queries": len(rows), "adapted": adapters.has(user), "taste": tastes.get(user)}
+        entry: dict[str, Any] = {"queries": len(rows), "adapted": adapters.has(user), "taste": tastes.get(user)}
         for field_name in {"category", tastes.get(user, "category")}:
             values = categories if field_name == "category" else np.asarray([taste_value(i, field_name) for i in items], dtype=object)
             entry[field_name] = {

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from votes.store import VoteStore
 from engine.catalog.store import Item
-from engine.index import VariantIndex
+from engine.index.backends import SearchIndex
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def make_users(tastes: Sequence[str], *, first_id: int = 1001, noise: float = 0.
     return [SimulatedUser(first_id + i, taste, noise) for i, taste in enumerate(tastes)]
 
 
-def neighbours(index: VariantIndex, vector: np.ndarray, item_id: int, k: int) -> list[tuple[int, float]]:
+def neighbours(index: SearchIndex, vector: np.ndarray, item_id: int, k: int) -> list[tuple[int, float]]:
     """The k nearest catalog items to `vector`, the query item itself excluded."""
     ids, dists = index.search(vector[None, :], k + 1)
     pairs = [(int(i), float(d)) for i, d in zip(ids[0], dists[0]) if int(i) != item_id]
@@ -71,7 +71,7 @@ async def simulate_votes(
     items: dict[int, Item],
     ids: np.ndarray,
     features: np.ndarray,
-    index: VariantIndex,
+    index: SearchIndex,
     *,
     variant: str,
     embedder: str,

@@ -72,13 +72,17 @@ def pairwise(
             out[:, start : start + chunk] = np.abs(queries[:, None, :] - block[None, :, :]).sum(-1)
         return out
     dots = queries @ vectors.T
+    distances: np.ndarray
     if metric == "cosine":
         norms = np.linalg.norm(queries, axis=1)[:, None] * np.linalg.norm(vectors, axis=1)[None, :]
-        return 1.0 - dots / np.maximum(norms, 1e-12)
+        distances = 1.0 - dots / np.maximum(norms, 1e-12)
+        return distances
     squared = (queries**2).sum(1)[:, None] + (vectors**2).sum(1)[None, :] - 2 * dots
     if metric == "hamming":  # inputs are ±1 codes: ‖a−b‖² = 4·hamming
-        return np.rint(np.maximum(squared, 0) / 4)
-    return np.sqrt(np.maximum(squared, 0))
+        distances = np.rint(np.maximum(squared, 0) / 4)
+        return distances
+    distances = np.sqrt(np.maximum(squared, 0))
+    return distances
 
 
 def top_k(distances: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -177,7 +177,7 @@ class MilvusIndex:
             return empty.astype(np.int64), empty.astype(np.float32)
         rerank = self.metric == "l1"
         limit = min(len(self), MAX_LIMIT, max(self.params.rerank_candidates, 4 * k) if rerank else k)
-        hits: list = []
+        hits: list[list[dict[str, Any]]] = []
         for start in range(0, len(stored), self.queries_per_request):
             hits += self.client.search(
                 self.name, data=stored[start : start + self.queries_per_request].tolist(), limit=limit,
@@ -208,9 +208,8 @@ class MilvusIndex:
         if self.metric == "cosine":
             return np.maximum(1.0 - raw, 0).astype(np.float32)  # Milvus reports the similarity
         squared = np.maximum(raw, 0)  # Milvus's L2 is the squared distance
-        if self.metric == "hamming":
-            return np.rint(squared / 4).astype(np.float32)
-        return np.sqrt(squared).astype(np.float32)
+        distances: np.ndarray = (np.rint(squared / 4) if self.metric == "hamming" else np.sqrt(squared))
+        return distances.astype(np.float32)
 
     def _rows_per_request(self) -> int:
         return max(1, REQUEST_BYTES // (4 * self.dim))

@@ -109,7 +109,7 @@ class VariantIndex:
 
     # --- queries ----------------------------------------------------------------------------
     def __len__(self) -> int:
-        return self._hnsw.get_current_count() - len(self._deleted)
+        return int(self._hnsw.get_current_count()) - len(self._deleted)
 
     def ids(self) -> np.ndarray:
         """Live labels, sorted."""
@@ -140,11 +140,14 @@ class VariantIndex:
         return labels.astype(np.int64), self._from_hnsw_distance(raw)
 
     def _from_hnsw_distance(self, raw: np.ndarray) -> np.ndarray:
+        distances: np.ndarray
         if self.metric == "l2":
-            return np.sqrt(np.maximum(raw, 0)).astype(np.float32)  # hnswlib reports squared L2
-        if self.metric == "hamming":
-            return np.rint(raw / 4).astype(np.float32)  # exact: ±1 codes differ by 4 per bit
-        return np.maximum(raw, 0).astype(np.float32)  # cosine: rounding can dip below 0
+            distances = np.sqrt(np.maximum(raw, 0)).astype(np.float32)  # hnswlib reports squared L2
+        elif self.metric == "hamming":
+            distances = np.rint(raw / 4).astype(np.float32)  # exact: ±1 codes differ by 4 per bit
+        else:
+            distances = np.maximum(raw, 0).astype(np.float32)  # cosine: rounding can dip below 0
+        return distances
 
     def _search_exact_rerank(self, stored: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if len(self) <= self.params.exact_threshold:

@@ -163,13 +163,13 @@ def assemble_batch(raw: RawBatch, size: int, device: torch.device,
                    preprocess: Callable[[Image.Image], torch.Tensor], max_pixels: int) -> Batch:
     """Decode the batch's JPEGs on `device`, letterbox them, and merge in the PIL-path tensors."""
     samples = list(raw.samples)
-    on_device = [i for i, s in enumerate(samples) if s.jpeg is not None]
-    decoded = decode_on_device([samples[i].jpeg for i in on_device], device) if on_device else []
+    on_device = [(i, s.jpeg) for i, s in enumerate(samples) if s.jpeg is not None]
+    decoded = decode_on_device([jpeg for _, jpeg in on_device], device) if on_device else []
     pixels: dict[int, torch.Tensor] = {}
-    for position, image in zip(on_device, decoded):
+    for (position, jpeg), image in zip(on_device, decoded):
         sample = samples[position]
         if image is None:  # nvjpeg refused it: PIL decides (and reports a real error if any)
-            samples[position] = pil_sample(sample.item_id, bytes(sample.jpeg.numpy()), sample.bbox,
+            samples[position] = pil_sample(sample.item_id, bytes(jpeg.numpy()), sample.bbox,
                                            preprocess, max_pixels)
             continue
         pixels[position] = letterbox_tensor(crop_tensor(image, sample.bbox), size)

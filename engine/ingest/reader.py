@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from PIL import Image
@@ -16,6 +17,8 @@ from torch.utils.data import DataLoader, Dataset
 from engine.catalog.store import Item
 from engine.errors import InvalidImageError
 from engine.images import load_image
+
+SampleT = TypeVar("SampleT")
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +61,9 @@ def collate(samples: list[tuple[int, torch.Tensor | None, str]]) -> Batch:
 
 
 def catalog_loader(
-    dataset: Dataset, *, batch_size: int, num_workers: int, pin_memory: bool,
-    collate_fn: Callable = collate,
-) -> DataLoader[Batch]:
+    dataset: Dataset[SampleT], *, batch_size: int, num_workers: int, pin_memory: bool,
+    collate_fn: Callable[[list[SampleT]], object],
+) -> DataLoader[SampleT]:
     """Ordered batches; workers decode JPEGs while the model runs on the previous batch."""
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,

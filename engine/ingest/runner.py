@@ -15,7 +15,7 @@ from engine.embedders.base import Embedder
 from engine.images import DEFAULT_MAX_PIXELS
 from engine.ingest.mapper import embed_batches
 from engine.ingest.device_decode import CatalogFiles, collate_raw, device_batches
-from engine.ingest.reader import Batch, CatalogImages, catalog_loader
+from engine.ingest.reader import Batch, CatalogImages, catalog_loader, collate
 from engine.ingest.writer import EmbeddingCache
 from engine.provenance import cache_provenance
 
@@ -111,7 +111,7 @@ def embed_into_cache(
     return failed
 
 
-def _reader(root: Path, items: list, embedder: Embedder, decoder: str, batch_size: int,
+def _reader(root: Path, items: list[Item], embedder: Embedder, decoder: str, batch_size: int,
             num_workers: int, max_pixels: int, timings: dict[str, float]) -> Iterable[Batch]:
     """The batches of `items`, decoded by PIL in workers or by `embedder`'s device."""
     if decoder not in DECODERS:
@@ -119,7 +119,8 @@ def _reader(root: Path, items: list, embedder: Embedder, decoder: str, batch_siz
     pin = embedder.device.type == "cuda"
     if decoder == "pil" or (decoder == "auto" and not pin):
         dataset = CatalogImages(items, root, embedder.preprocess, max_pixels)
-        return catalog_loader(dataset, batch_size=batch_size, num_workers=num_workers, pin_memory=pin)
+        return catalog_loader(dataset, batch_size=batch_size, num_workers=num_workers, pin_memory=pin,
+                              collate_fn=collate)
     files = CatalogFiles(items, root, embedder.preprocess, max_pixels)
     raw = catalog_loader(files, batch_size=batch_size, num_workers=num_workers, pin_memory=False,
                          collate_fn=collate_raw)

@@ -20,6 +20,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from engine.embedders.backbones import efficientnet_of
 from engine.embedders.base import Embedder, letterbox, pil_to_uint8_tensor, resolve_device
 from engine.embedders.checkpoints import load_checkpoint, save_checkpoint
 from engine.embedders.registry import load_checkpoint_base, load_embedder
@@ -66,7 +67,8 @@ class LocaliserNet(nn.Module):
     def head_logits(self, stride8: torch.Tensor, stride16: torch.Tensor) -> torch.Tensor:
         """(N, 1, H/8, W/8) foreground logits from the two taps (trainable part)."""
         up = nn.functional.interpolate(self.lateral16(stride16), size=stride8.shape[-2:], mode="nearest")
-        return self.head(torch.cat([up, self.lateral8(stride8)], dim=1))
+        heatmap: torch.Tensor = self.head(torch.cat([up, self.lateral8(stride8)], dim=1))
+        return heatmap
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head_logits(*self.taps(x))
@@ -86,7 +88,7 @@ def localiser_base(input_size: int, device: torch.device | str | None = None, *,
 
 def build_localiser_net(base: Embedder, width: int = 64) -> LocaliserNet:
     """An untrained head on `base`'s frozen trunk."""
-    return LocaliserNet(base.model.net, width)  # type: ignore[arg-type]  # an EfficientNetTrunk
+    return LocaliserNet(efficientnet_of(base.model), width)
 
 
 class Localiser:

@@ -81,7 +81,7 @@ def _perspective_coefficients(source: list[tuple[float, float]], target: list[tu
         rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
         rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
     solution = np.linalg.solve(np.asarray(rows, np.float64), np.asarray(source, np.float64).reshape(8))
-    return solution.tolist()
+    return [float(value) for value in solution]
 
 
 def _warp(layers: list[Image.Image], rng: np.random.Generator, style: PhotoStyle,

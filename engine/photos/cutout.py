@@ -47,7 +47,7 @@ def _background_rows(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.n
     height, width = pixels.shape[:2]
     outside = np.concatenate([pixels[:, :left], pixels[:, right:]], axis=1)
     if outside.shape[1] >= 2:
-        rows = np.median(outside, axis=1)[top:bottom]
+        rows: np.ndarray = np.median(outside, axis=1)[top:bottom]
         return rows.astype(np.float32)
     # The box spans the width: use the top and bottom strips, or the crop's own border.
     strips = [pixels[:top, left:right].reshape(-1, 3), pixels[bottom:, left:right].reshape(-1, 3)]

@@ -15,11 +15,12 @@ import numpy as np
 import torch
 from PIL import Image
 from tqdm import tqdm
+from typing import Any
 
 from engine.catalog.store import Item
 from engine.embedders.base import Embedder, letterbox, pil_to_uint8_tensor
 from engine.images import DEFAULT_MAX_PIXELS
-from engine.ingest.reader import CatalogImages, catalog_loader
+from engine.ingest.reader import CatalogImages, catalog_loader, collate
 from engine.ingest.runner import embed_into_cache
 from engine.ingest.writer import EmbeddingCache
 
@@ -31,7 +32,7 @@ def embed_items(
     root: Path,
     embedder: Embedder,
     folder: Path,
-    provenance: dict,
+    provenance: dict[str, Any],
     *,
     batch_size: int = 64,
     workers: int = 2,
@@ -66,7 +67,7 @@ def load_pixels(
 ) -> torch.Tensor:
     """(n, 3, size, size) uint8 crops of `items`, letterboxed exactly like an Embedder does."""
     dataset = CatalogImages(list(items), root, functools.partial(_preprocess, size=size), DEFAULT_MAX_PIXELS)
-    loader = catalog_loader(dataset, batch_size=256, num_workers=workers, pin_memory=False)
+    loader = catalog_loader(dataset, batch_size=256, num_workers=workers, pin_memory=False, collate_fn=collate)
     out = torch.empty((len(items), 3, size, size), dtype=torch.uint8)
     position = 0
     with tqdm(total=len(items), desc=f"load {size}px", unit="img", disable=not progress) as bar:

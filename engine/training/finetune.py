@@ -112,7 +112,8 @@ def pixel_forward(net: ClassifierHeadNet, backbone: Backbone, device: torch.devi
         if flip and net.training:
             mask = torch.rand(len(x), device=device) < 0.5
             x = torch.where(mask.view(-1, 1, 1, 1), x.flip(3), x)
-        return net(x)
+        logits: torch.Tensor = net(x)
+        return logits
 
     return forward
 

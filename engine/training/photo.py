@@ -325,7 +325,7 @@ def is_current(path: Path, catalog: CatalogStore) -> bool:
         config = load_checkpoint(path)["config"]
     except EngineError:
         return False
-    return config.get("catalog_id") == catalog.catalog_id and config.get("catalog_revision") == catalog.revision
+    return bool(config.get("catalog_id") == catalog.catalog_id and config.get("catalog_revision") == catalog.revision)
 
 
 def train_photo_model(catalog: CatalogStore, models_dir: Path, config: PhotoTrainConfig,

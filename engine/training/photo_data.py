@@ -72,7 +72,7 @@ def clean_crop(source: ItemSource) -> Image.Image:
     return source.image.crop(source.cutout.bbox) if source.item.bbox is not None else source.image
 
 
-class PhotoViews(torch.utils.data.Dataset):
+class PhotoViews(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
     """View i = a training composite of item i % n (round i // n)."""
 
     def __init__(self, sources: list[ItemSource], backgrounds: BackgroundPool, style: PhotoStyle, *,
@@ -104,7 +104,7 @@ class PhotoViews(torch.utils.data.Dataset):
         }
 
 
-class CleanViews(torch.utils.data.Dataset):
+class CleanViews(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
     """Each item's catalog crop, as the index sees it."""
 
     def __init__(self, sources: list[ItemSource], input_size: int) -> None:

@@ -91,8 +91,9 @@ def score_photo_queries(engine: Engine, queries: Sequence[PhotoQuery], variant: 
         exactk.append(float(query.item_id in ids))
         unsure.append(float(not matches.confident))
         if query.box is not None and query.source != "own-image":
-            photo_box = matches.box or (0.0, 0.0, *map(float, matches.photo_size or (0, 0)))
-            ious.append(box_iou(photo_box, query.box))  # type: ignore[arg-type]
+            width, height = matches.photo_size or (0, 0)
+            photo_box = matches.box or (0.0, 0.0, float(width), float(height))
+            ious.append(box_iou(photo_box, query.box))
     return PhotoScores(
         variant=variant, source=source, n=len(queries), k=k,
         exact_at_1=_rate(exact1), exact_at_k=_rate(exactk),

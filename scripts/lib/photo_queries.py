@@ -37,23 +37,23 @@ def synthetic_queries(catalog: CatalogStore, n: int, *, seed: int = 1, style: Ph
                       extra_backgrounds: Path | None = None) -> Iterator[PhotoQuery]:
     """`n` phone-like photos of uniformly drawn catalog items (eval backgrounds, `style`)."""
     backgrounds = background_pool("eval", extra_backgrounds)
-    items = [item for item in catalog.iter_items() if item.id is not None]
+    items = [(item.id, item) for item in catalog.iter_items() if item.id is not None]
     rng = np.random.default_rng([seed, 8])
     picks = rng.choice(len(items), size=min(n, len(items)), replace=False)
     for position, row in enumerate(picks):
-        item = items[int(row)]
+        item_id, item = items[int(row)]
         image = load_image(catalog.resolve_image(item))
         photo = compose(cut_out(image, item.bbox), backgrounds, np.random.default_rng([seed, 9, position]), style)
-        yield PhotoQuery(photo.jpeg, int(item.id), photo.box)  # type: ignore[arg-type]
+        yield PhotoQuery(photo.jpeg, item_id, photo.box)
 
 
 def own_image_queries(catalog: CatalogStore, n: int, *, seed: int = 1) -> Iterator[PhotoQuery]:
     """`n` catalog items' own full photos, uncropped (the index holds their bbox crops)."""
-    items: list[Item] = [item for item in catalog.iter_items() if item.id is not None]
+    items: list[tuple[int, Item]] = [(item.id, item) for item in catalog.iter_items() if item.id is not None]
     rng = np.random.default_rng([seed, 10])
     for row in rng.choice(len(items), size=min(n, len(items)), replace=False):
-        item = items[int(row)]
-        yield PhotoQuery(catalog.resolve_image(item), int(item.id), item.bbox, source="own-image")  # type: ignore[arg-type]
+        item_id, item = items[int(row)]
+        yield PhotoQuery(catalog.resolve_image(item), item_id, item.bbox, source="own-image")
 
 
 def real_queries(path: Path) -> list[PhotoQuery]:
@@ -72,6 +72,7 @@ def real_queries(path: Path) -> list[PhotoQuery]:
             photo = photo if photo.is_absolute() else path.parent / photo
             box = None
             if all(row.get(key) not in (None, "") for key in ("x1", "y1", "x2", "y2")):
-                box = tuple(float(row[key]) for key in ("x1", "y1", "x2", "y2"))
-            queries.append(PhotoQuery(photo, int(row["item_id"]), box, source="real"))  # type: ignore[arg-type]
+                x1, y1, x2, y2 = (float(row[key]) for key in ("x1", "y1", "x2", "y2"))
+                box = (x1, y1, x2, y2)
+            queries.append(PhotoQuery(photo, int(row["item_id"]), box, source="real"))
     return queries
