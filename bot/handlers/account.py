@@ -13,14 +13,15 @@ from bot import captions
 from bot.handlers.votes import answer, parse_or_refuse
 from bot.keyboards import forget_keyboard
 from bot.services import services
+from bot.updates import message_of, query_of, user_of
 from engine.feedback.personal import forget_user as forget_adapters
 from votes.store import VoteRecord
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The user's photo searches, game rounds and votes."""
-    s = await services(context).store.user_stats(update.effective_user.id)
-    await update.effective_message.reply_text(
+    s = await services(context).store.user_stats(user_of(update).id)
+    await message_of(update).reply_text(
         f"Your stats\nPhotos searched: {s.queries}\nSearch votes: 👍 {s.search_up} · 👎 {s.search_down}\n"
         f"Game rounds: {s.game_pairs}\nGame votes: 👍 {s.game_up} · 👎 {s.game_down}"
     )
@@ -38,8 +39,8 @@ def votes_csv(votes: list[VoteRecord]) -> bytes:
 
 async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the user's votes as votes.csv."""
-    votes = await services(context).store.user_votes(update.effective_user.id)
-    await update.effective_message.reply_document(
+    votes = await services(context).store.user_votes(user_of(update).id)
+    await message_of(update).reply_document(
         InputFile(votes_csv(votes), filename="votes.csv"),
         caption=f"Your {len(votes)} vote(s) as CSV.",
     )
@@ -47,15 +48,15 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ask for confirmation before deleting anything."""
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         "Delete all your searches, game rounds and votes? This cannot be undone.",
-        reply_markup=forget_keyboard(update.effective_user.id),
+        reply_markup=forget_keyboard(user_of(update).id),
     )
 
 
 async def forget_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Handle `fg:<user_id>:y|n`: only the user who asked may confirm or cancel."""
-    query = update.callback_query
+    query = query_of(update)
     parsed = await parse_or_refuse(query, "forget")
     if parsed is None:
         return

@@ -10,6 +10,7 @@ from bot.interleave import judge
 from bot.lifecycle import discover_checkpoints, reload_models
 from bot.retraining import retrain_and_enter
 from bot.services import Services, services
+from bot.updates import message_of, user_of
 from engine.feedback.interleaving import decide
 
 logger = logging.getLogger(__name__)
@@ -20,29 +21,29 @@ NOT_ADMIN = "This command is for the bot's admins."
 async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Pick up new or changed checkpoints and indexes now, and say what changed."""
     svc = services(context)
-    if not svc.is_admin(update.effective_user.id):
-        await update.effective_message.reply_text(NOT_ADMIN)
+    if not svc.is_admin(user_of(update).id):
+        await message_of(update).reply_text(NOT_ADMIN)
         return
     new = await discover_checkpoints(svc)
-    report = await reload_models(svc, f"/reload by {update.effective_user.id}")
+    report = await reload_models(svc, f"/reload by {user_of(update).id}")
     lines = [f"registered {name}" for name in new] + [report.summary()]
-    await update.effective_message.reply_text("🔄 Reload\n" + "\n".join(lines))
+    await message_of(update).reply_text("🔄 Reload\n" + "\n".join(lines))
 
 
 async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Retrain from the votes now (in a worker thread); the new model enters as challenger."""
     svc = services(context)
-    if not svc.is_admin(update.effective_user.id):
-        await update.effective_message.reply_text(NOT_ADMIN)
+    if not svc.is_admin(user_of(update).id):
+        await message_of(update).reply_text(NOT_ADMIN)
         return
-    await update.effective_message.reply_text("🧠 Retraining from the votes; the bot keeps serving meanwhile…")
+    await message_of(update).reply_text("🧠 Retraining from the votes; the bot keeps serving meanwhile…")
     outcome = await retrain_and_enter(svc)
     if outcome is None:
-        await update.effective_message.reply_text(
+        await message_of(update).reply_text(
             f"Not retrained: fewer than {svc.settings.retrain_min_votes} usable votes, or a retraining is running.")
         return
     record = await svc.registry.get(outcome.embedder)
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         f"🧠 Retrained {outcome.embedder} from {outcome.train_votes} votes ({outcome.held_out_votes} held out); "
         f"personal adapters for {len(outcome.adapted_users)} users; registered as "
         f"{record.stage if record else 'unknown'}.")
@@ -51,11 +52,11 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def models(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The registry: every model's stage, the running comparison and the latest decisions."""
     svc = services(context)
-    if not svc.is_admin(update.effective_user.id):
-        await update.effective_message.reply_text(NOT_ADMIN)
+    if not svc.is_admin(user_of(update).id):
+        await message_of(update).reply_text(NOT_ADMIN)
         return
     await judge(svc, context.bot)
-    await update.effective_message.reply_text(await registry_report(svc))
+    await message_of(update).reply_text(await registry_report(svc))
 
 
 async def registry_report(svc: Services) -> str:

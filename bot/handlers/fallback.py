@@ -5,6 +5,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import captions
+from bot.updates import message_of, query_of
 
 REPLIES = {
     "animation": "GIFs and animations can't be searched; please send a still photo.",
@@ -38,9 +39,9 @@ async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A /command the bot does not have."""
-    await update.effective_message.reply_text("I don't know that command. " + captions.HELP)
+    await message_of(update).reply_text("I don't know that command. " + captions.HELP)
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any callback no other handler claimed (forged or from an old version)."""
-    await update.callback_query.answer(captions.STALE_BUTTON)
+    await query_of(update).answer(captions.STALE_BUTTON)

@@ -17,6 +17,7 @@ from bot.handlers.votes import answer, edit_markup, parse_or_refuse, refuse
 from bot.keyboards import game_keyboard
 from bot.media import send_item_photos
 from bot.services import Services, services
+from bot.updates import chat_of, query_of, user_of
 from votes.store import NotYourVote, UnknownTarget, VoteOutcome
 from engine.search import Engine, Match
 
@@ -34,7 +35,7 @@ def pick_pair(engine: Engine, variant: str, rng: random.Random) -> tuple[Match, 
     ids = engine.catalog.ids()
     for _ in range(5):  # an item may have no neighbour in a tiny or filtered index
         item = engine.catalog.get(rng.choice(ids))
-        neighbours = engine.neighbours_of_item(int(item.id), 1, variant) if item else []
+        neighbours = engine.neighbours_of_item(item.id, 1, variant) if item and item.id is not None else []
         if item and neighbours:
             return Match(item, 0.0, 0), neighbours[0]
     return None
@@ -43,7 +44,7 @@ def pick_pair(engine: Engine, variant: str, rng: random.Random) -> tuple[Match, 
 async def play(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Start a round (from /play or the "Next pair" button)."""
     svc = services(context)
-    chat_id, user_id = update.effective_chat.id, update.effective_user.id
+    chat_id, user_id = chat_of(update).id, user_of(update).id
     if update.callback_query:
         await answer(update.callback_query)
     async with keep_chat_action(context.bot, chat_id, ChatAction.UPLOAD_PHOTO):
@@ -69,7 +70,7 @@ async def send_round(context: ContextTypes.DEFAULT_TYPE, svc: Services, chat_id:
 
 async def game_vote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Handle `g:<pair_id>:±`: store the vote, reveal the variant, offer the next pair."""
-    query = update.callback_query
+    query = query_of(update)
     svc = services(context)
     parsed = await parse_or_refuse(query, "game")
     if parsed is None:

@@ -12,6 +12,7 @@ from telegram.ext import ContextTypes
 from bot.chat_action import keep_chat_action
 from bot.ranking import LeaderboardRow, format_leaderboard, leaderboard, wilson_interval
 from bot.services import Services, services
+from bot.updates import chat_of, message_of
 from engine.feedback.interleaving import sign_test_p, tally
 
 logger = logging.getLogger(__name__)
@@ -28,12 +29,12 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         format_leaderboard("🏆 All votes", leaderboard(counts, None, variants)),
         await interleaving_table(svc),
     ]
-    await update.effective_message.reply_text("\n\n".join(tables))
+    await message_of(update).reply_text("\n\n".join(tables))
     overall = leaderboard(counts, None, variants)
     if any(row.n for row in overall):
-        async with keep_chat_action(context.bot, update.effective_chat.id, ChatAction.UPLOAD_PHOTO):
+        async with keep_chat_action(context.bot, chat_of(update).id, ChatAction.UPLOAD_PHOTO):
             png = await asyncio.to_thread(render_chart, overall)  # matplotlib: off the loop
-            await update.effective_message.reply_photo(png, caption="Approval rate with 95% CI (all votes)")
+            await message_of(update).reply_photo(png, caption="Approval rate with 95% CI (all votes)")
 
 
 async def interleaving_table(svc: Services) -> str:

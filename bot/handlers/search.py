@@ -39,7 +39,7 @@ class ImageDocument(filters.MessageFilter):
 
     def filter(self, message: Message) -> bool:
         mime = message.document.mime_type if message.document else None
-        return bool(mime) and mime.strip().lower() in IMAGE_MIME_TYPES
+        return mime is not None and mime.strip().lower() in IMAGE_MIME_TYPES
 
 
 async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -164,6 +164,9 @@ async def region(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or query.message is None:
         return
+    if not isinstance(query.message, Message):  # too old for Telegram to show it to the bot
+        await query.answer(captions.STALE_BUTTON)
+        return
     try:
         pressed = callbacks.parse(query.data)
     except callbacks.MalformedCallback:
@@ -180,8 +183,8 @@ async def region(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await query.answer("🔍 Searching that one…")
     async with svc.lanes.turn(user.id):
-        await search_and_reply(context, svc, query.message, user.id, file_id, update.update_id,
-                               box=tuple(float(v) for v in pressed.box))
+        x1, y1, x2, y2 = (float(v) for v in pressed.box)
+        await search_and_reply(context, svc, query.message, user.id, file_id, update.update_id, box=(x1, y1, x2, y2))
 
 
 def shown_as(variant: str, interleaving: object | None) -> str:

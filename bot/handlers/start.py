@@ -5,9 +5,10 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import captions
+from bot.updates import message_of
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet and explain; /help sends the same two messages."""
-    await update.effective_message.reply_text(captions.START)
-    await update.effective_message.reply_text(captions.HELP)
+    await message_of(update).reply_text(captions.START)
+    await message_of(update).reply_text(captions.HELP)

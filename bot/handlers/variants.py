@@ -8,20 +8,21 @@ from bot.handlers.votes import parse_or_refuse
 from bot.interleave import personal_of
 from bot.keyboards import variant_keyboard
 from bot.services import services
+from bot.updates import message_of, query_of, user_of
 
 
 async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the variants with the user's current one ticked."""
     svc = services(context)
-    current = await svc.variant_of(update.effective_user.id)
-    personal = await personal_of(svc, update.effective_user.id, current)
+    current = await svc.variant_of(user_of(update).id)
+    personal = await personal_of(svc, user_of(update).id, current)
     if personal is not None:
         status = (f"Personal results: ON: your photos are re-ranked by your own adapter of {personal.model} "
                   f"(learned from your votes; you have cast {personal.votes}).")
     else:
         status = (f"Personal results: off. They switch on once you have cast {svc.settings.personal_min_votes} "
                   "search votes and a retrained model has learned your taste.")
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         f"Your search variant: {current}\n{status}\nPick another one:",
         reply_markup=variant_keyboard(svc.engine.variants(), current),
     )
@@ -29,7 +30,7 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Handle `var:<index>`: store the choice and tick it."""
-    query = update.callback_query
+    query = query_of(update)
     svc = services(context)
     parsed = await parse_or_refuse(query, "variant")
     if parsed is None:

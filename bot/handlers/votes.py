@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -15,6 +15,7 @@ from bot import callbacks, captions
 from bot.keyboards import vote_keyboard
 from bot.interleave import judge
 from bot.services import services
+from bot.updates import query_of
 from votes.store import NotYourVote, UnknownTarget, VoteOutcome
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ ANSWERS = {VoteOutcome.NEW: "Thanks, vote saved!", VoteOutcome.CHANGED: "Vote ch
 
 async def vote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Handle `v:<shown_id>:±`: validate against the database, store, edit the keyboard."""
-    query = update.callback_query
+    query = query_of(update)
     svc = services(context)
     parsed = await parse_or_refuse(query, "vote")
     if parsed is None:
@@ -78,7 +79,7 @@ async def refuse(query: CallbackQuery, error: Exception) -> None:
     await answer(query, captions.NOT_YOURS if isinstance(error, NotYourVote) else captions.STALE_BUTTON)
 
 
-async def edit_markup(query: CallbackQuery, markup: object) -> None:
+async def edit_markup(query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
     """Edit the keyboard; "not modified" (a double press racing itself) is harmless."""
     try:
         await query.edit_message_reply_markup(markup)
