@@ -6,9 +6,23 @@ import numpy as np
 from engine.index import brute_force_knn
 
 
+def squared_distances(q: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Row-wise squared L2 distance between a vote's query and its match."""
+    return ((np.asarray(q) - np.asarray(x)) ** 2).sum(1)
+
+
+def discordant_pairs(before: np.ndarray, after: np.ndarray, ranking: np.ndarray) -> tuple[int, int]:
+    """(pairs only `after` orders right, pairs only `before` does) of (👍 row, 👎 row) pairs."""
+    if not len(ranking):
+        return 0, 0
+    right_before = before[ranking[:, 0]] < before[ranking[:, 1]]
+    right_after = after[ranking[:, 0]] < after[ranking[:, 1]]
+    return int((right_after & ~right_before).sum()), int((right_before & ~right_after).sum())
+
+
 def vote_agreement(q: np.ndarray, x: np.ndarray, value: np.ndarray, group: np.ndarray) -> float:
     """Share of (👍, 👎) pairs of one query that the space orders right (ties count half)."""
-    d = ((np.asarray(q) - np.asarray(x)) ** 2).sum(1)
+    d = squared_distances(q, x)
     right = total = 0.0
     for g in np.unique(group):
         rows = group == g

@@ -27,6 +27,7 @@ from engine.feedback.retrain import (
     RetrainConfig,
     TrainingSet,
     build_training_set,
+    cross_validate_user,
     held_out_mask,
     train_projection,
     pca_init,
@@ -96,12 +97,13 @@ def retrain_from_votes(
     catalog_items = [items[int(i)] for i in ids.tolist()]
     init = pca_init(features, config.dim)
     weight, bias = train_projection(train, features, category_labels(catalog_items), config, init)
-    adapters = fit_adapters(train, init, config)
+    adapters, verdicts = fit_adapters(train, init, config)
     train_queries: dict[int, set[int]] = {}
     for user, item in zip(train.user.tolist(), train.query_item.tolist()):
         train_queries.setdefault(int(user), set()).add(int(item))
     figures = before_after(features, weight, bias, UserAdapters(adapters), ids, catalog_items, test,
                            tastes or {}, k, train_queries)
+    figures["adapters"] = verdicts
     path = paths.models_dir / f"{name}.pt"
     UserAdapters(adapters, base=embedder.name).save(adapters_path(path))  # beside, not inside: /forget can delete one
     save_projection_checkpoint(path, embedder, weight, bias, {}, trained_on={
@@ -119,14 +121,26 @@ def category_labels(items: list[Item]) -> np.ndarray:
 
 def fit_adapters(
     train: TrainingSet, init: tuple[np.ndarray, np.ndarray], config: RetrainConfig
-) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """A personal projection for every user with at least `min_user_votes` training votes."""
-    adapters = {}
+) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[int, dict]]:
+    """A personal projection for every user with enough votes whose own held-out votes back it.
+
+    Returns (adapters, verdicts): each verdict says how many held-out (👍, 👎) pairs only the
+    adapter (wins) or only the base (losses) ordered right, and whether the adapter is served.
+    """
+    adapters, verdicts = {}, {}
     for user, count in Counter(train.user.tolist()).items():
-        if count >= config.min_user_votes:
-            adapters[int(user)] = train_user_projection(train.only(train.user == user), init, config)
-            logger.info("user %d: personal projection from %d votes", user, count)
-    return adapters
+        if count < config.min_user_votes:
+            continue
+        mine = train.only(train.user == user)
+        verdict = cross_validate_user(mine, init, config)
+        serve = verdict.serve(config.user_alpha)
+        verdicts[int(user)] = {"votes": count, "wins": verdict.wins, "losses": verdict.losses,
+                               "pairs": verdict.pairs, "p": verdict.p_value, "served": serve}
+        if serve:
+            adapters[int(user)] = train_user_projection(mine, init, config)
+        logger.info("user %d: %d votes; adapter %s (held-out pairs won %d, lost %d, p=%.3g)", user, count,
+                    "served" if serve else "not served", verdict.wins, verdict.losses, verdict.p_value)
+    return adapters, verdicts
 
 
 def user_view(adapters: UserAdapters, user: int, features: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:

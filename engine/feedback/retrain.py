@@ -9,8 +9,12 @@ the training votes with
     neighbourhoods survive whatever the votes ask for.
 Per-user projections: for every user with at least `min_user_votes` training votes, their own
 Wᵤ, bᵤ, from the same PCA start, trained on that user's votes only (no category loss: a user who
-judges by pattern should get pattern neighbours). Applied at search time by
-engine.feedback.personal.UserAdapters (re-ranking the base index's candidates).
+judges by pattern should get pattern neighbours). A projection is kept only when it orders the
+user's own votes better than the base features do on queries it was not fitted on
+(`cross_validate_user`, folds by query; a sign test over the (👍, 👎) pairs that only one of the
+two orders right): with tens of votes a 256×d projection can fit noise, and an adapter that fits
+noise would serve that user worse results than having none. Applied at search
+time by engine.feedback.personal.UserAdapters (re-ranking the base index's candidates).
 """
 from __future__ import annotations
 
@@ -21,6 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.embedders.projection import project
+from engine.feedback.interleaving import sign_test_p
+from engine.feedback.measures import discordant_pairs, squared_distances
 from votes.reader import VotePairs
 
 logger = logging.getLogger(__name__)
@@ -42,6 +49,8 @@ class RetrainConfig:
     min_user_votes: int = 50
     user_steps: int = 300
     user_lr: float = 3e-4
+    user_folds: int = 4  # cross-validation folds (by query) that decide whether an adapter is served
+    user_alpha: float = 0.05  # an adapter is served when it beats the base on held-out votes at this level
     seed: int = 0
 
 
@@ -191,3 +200,44 @@ def train_user_projection(
     """One user's own projection of the base features, from the PCA start, on their votes only."""
     user_config = RetrainConfig(**{**vars(config), "lr": config.user_lr, "steps": config.user_steps})
     return _fit(data, None, None, user_config, init)
+
+
+@dataclass(frozen=True)
+class UserVerdict:
+    """One user's held-out (👍, 👎) pairs that only their projection orders right (wins) or only the base does."""
+
+    wins: int
+    losses: int
+    pairs: int
+
+    @property
+    def p_value(self) -> float:
+        return sign_test_p(self.wins, self.losses)
+
+    def serve(self, alpha: float) -> bool:
+        """Serve the adapter only when it beats the base features significantly (sign test)."""
+        return self.wins > self.losses and self.p_value < alpha
+
+
+def cross_validate_user(
+    data: TrainingSet, init: tuple[np.ndarray, np.ndarray], config: RetrainConfig
+) -> UserVerdict:
+    """Fit on all but one fold of this user's queries, compare on the held-out fold; pooled over folds.
+
+    Compared are the (👍, 👎) pairs inside a held-out query, so single game votes only train.
+    """
+    groups = np.unique(data.group)
+    folds = max(2, config.user_folds)
+    fold_of = dict(zip(groups.tolist(), (np.random.default_rng(config.seed).permutation(len(groups)) % folds).tolist()))
+    fold = np.asarray([fold_of[g] for g in data.group.tolist()])
+    wins = losses = pairs = 0
+    for held in range(folds):
+        test = data.only(fold == held)
+        if not len(test.ranking) or len(test) == len(data):
+            continue
+        weight, bias = train_user_projection(data.only(fold != held), init, config)
+        before = squared_distances(test.q.numpy(), test.x.numpy())
+        after = squared_distances(project(test.q.numpy(), weight, bias), project(test.x.numpy(), weight, bias))
+        won, lost = discordant_pairs(before, after, test.ranking.numpy())
+        wins, losses, pairs = wins + won, losses + lost, pairs + len(test.ranking)
+    return UserVerdict(wins, losses, pairs)
