@@ -11,7 +11,9 @@ its shop link names the demo item, whose colour/pattern/shape the user knows) an
      challenger (hot-loaded) and users with enough votes get personal adapters;
   3. crowd users (a few searches each, no adapter) see champion × challenger interleaved albums
      until the bot promotes or retires the challenger (the admin is told);
-  4. after: each taste user searches --after photos again.
+  4. after: each taste user searches --after photos again; a control user who never voted sends
+     each of those photos too ("after_control": what the regular would be shown without the
+     loop's personal results, on the very same photos, so before/after is not a photo-set draw).
 Reported per taste: approval (share of 👍) and P@5 (share of shown matches sharing the taste) before
 and after, the votes it took, the registry's decision, and that no restart happened.
 """
@@ -101,9 +103,11 @@ class Simulation:
         spec = sample_spec(int(found.group(1)), int(found.group(2)))
         return {"category": spec.shape.name, "colour": spec.colour, "pattern": spec.pattern}
 
-    async def search(self, user: FakeUser, taste: str, phase: str) -> None:
-        """Send a new photo, vote on every match by taste."""
+    async def search(self, user: FakeUser, taste: str, phase: str, control: FakeUser | None = None) -> None:
+        """Send a new photo, vote on every match by taste; `control` sends it too and only looks."""
         photo, wanted = self.next_photo()
+        if control is not None:
+            await self.look(control, photo, taste, wanted[taste], self.tallies[f"{phase}_control"][taste])
         await user.send_photo(photo)
         replies = await user.wait_for_messages(self.k + 1, timeout=300)
         album, board = replies[:-1], replies[-1]
@@ -116,6 +120,14 @@ class Simulation:
             tally.shown += 1
             tally.hits += same
             self.total_votes += 1
+
+    async def look(self, user: FakeUser, photo: bytes, taste: str, wanted: str, tally: Tally) -> None:
+        """Send `photo` and count the matches sharing the wanted value; no vote is cast."""
+        await user.send_photo(photo)
+        replies = await user.wait_for_messages(self.k + 1, timeout=300)
+        for message in replies[:-1]:
+            tally.shown += 1
+            tally.hits += self.seen(message.get("caption") or "")[taste] == wanted
 
     async def play(self, user: FakeUser, taste: str) -> None:
         """One /play round: is B (title) a good match for A by this user's taste?"""
@@ -149,11 +161,13 @@ def _title_value(caption: str, taste: str) -> str:
 def prepare(args: argparse.Namespace) -> None:
     """Demo catalog and the champion's l2 index, unless the data folder has them already.
 
-    A previous run's votes and retrained models are removed: every run starts the loop afresh
-    (and a new emulator numbers its updates from 1 again, which an old inbox would take for replays).
+    A previous run's votes, sent-album journal and retrained models are removed: every run starts
+    the loop afresh (a new emulator numbers its updates from 1 again, which an old inbox or journal
+    would take for replays of updates already answered, and answer with silence).
     """
     for leftover in [args.data_dir / "votes.sqlite", args.data_dir / "votes.sqlite-wal",
-                     args.data_dir / "votes.sqlite-shm", *args.data_dir.glob("models/votes-*"),
+                     args.data_dir / "votes.sqlite-shm", args.data_dir / "votes.sent",  # the sent-album journal
+                     *args.data_dir.glob("models/votes-*"),
                      *args.data_dir.glob("indexes/ft--votes-*"), *args.data_dir.glob("embeddings/ft--votes-*")]:
         if leftover.is_dir():
             shutil.rmtree(leftover)
@@ -217,8 +231,10 @@ async def run_phases(args: argparse.Namespace, emu: BotApiEmulator) -> dict[str,
             break
     decision = decision or await admin_decision(admin, wait=60)  # the last vote's decision may be in flight
     logger.info("decision: %s", decision)
+    controls = [emu.user(9000 + n) for n in range(len(regulars))]  # never vote: no adapter, no history
     for _ in range(args.after):
-        await asyncio.gather(*(sim.search(user, taste, "after") for user, taste in regulars))
+        await asyncio.gather(*(sim.search(user, taste, "after", control)
+                               for (user, taste), control in zip(regulars, controls)))
     await admin.send_command("models")
     models = (await admin.wait_for(lambda m: (m.get("text") or "").startswith("🧪 Models"), timeout=60))["text"]
     return {
