@@ -11,13 +11,19 @@ def squared_distances(q: np.ndarray, x: np.ndarray) -> np.ndarray:
     return ((np.asarray(q) - np.asarray(x)) ** 2).sum(1)
 
 
-def discordant_pairs(before: np.ndarray, after: np.ndarray, ranking: np.ndarray) -> tuple[int, int]:
-    """(pairs only `after` orders right, pairs only `before` does) of (👍 row, 👎 row) pairs."""
+def query_wins(before: np.ndarray, after: np.ndarray, ranking: np.ndarray, group: np.ndarray) -> tuple[int, int]:
+    """(queries whose (👍, 👎) pairs `after` orders right more often than `before`, queries where fewer).
+
+    Counted per query, not per pair: the pairs of one query share their items, so they are not
+    independent trials, and a sign test over pairs would find "significant" wins in random votes.
+    """
     if not len(ranking):
         return 0, 0
-    right_before = before[ranking[:, 0]] < before[ranking[:, 1]]
-    right_after = after[ranking[:, 0]] < after[ranking[:, 1]]
-    return int((right_after & ~right_before).sum()), int((right_before & ~right_after).sum())
+    right_before = (before[ranking[:, 0]] < before[ranking[:, 1]]).astype(np.int64)
+    right_after = (after[ranking[:, 0]] < after[ranking[:, 1]]).astype(np.int64)
+    queries, index = np.unique(group[ranking[:, 0]], return_inverse=True)
+    margin = np.bincount(index, weights=right_after - right_before, minlength=len(queries))
+    return int((margin > 0).sum()), int((margin < 0).sum())
 
 
 def vote_agreement(q: np.ndarray, x: np.ndarray, value: np.ndarray, group: np.ndarray) -> float:

@@ -17,7 +17,8 @@ import numpy as np
 from engine.build import build_all
 from engine.catalog.store import CatalogStore, Item
 from engine.embedders import load_embedder
-from engine.embedders.projection import project, save_projection_checkpoint
+from engine.embedders.checkpoints import FINETUNED_PREFIX, load_checkpoint
+from engine.embedders.projection import PROJECTION_KIND, project, save_projection_checkpoint
 from engine.embedders.registry import BUILTIN_EMBEDDERS
 from engine.errors import UnknownNameError
 from engine.feedback.measures import same_value_precision, vote_agreement
@@ -62,18 +63,35 @@ class RetrainOutcome:
     figures: dict[str, Any] = field(default_factory=dict)
 
 
-def choose_votes(pairs: VotePairs, base: str | None, min_votes: int) -> tuple[VotePairs, str]:
-    """Votes made on one base embedder's results; refuses when there are fewer than `min_votes`."""
-    counts = Counter(pairs.embedders)
-    base = base or (counts.most_common(1)[0][0] if counts else "")
-    chosen = pairs.subset(np.asarray([e == base for e in pairs.embedders], dtype=bool))
+def base_of(embedder: str, models_dir: Path) -> str | None:
+    """The built-in whose features `embedder` ranks by: itself, or a projection checkpoint's base.
+
+    Votes cast on ft:<name> (a champion from an earlier loop) train the next projection of the
+    same built-in: the bot records the built-in's feature of their query (engine.search.Matches).
+    """
+    if embedder in BUILTIN_EMBEDDERS:
+        return embedder
+    path = models_dir / f"{embedder.removeprefix(FINETUNED_PREFIX)}.pt"
+    if not embedder.startswith(FINETUNED_PREFIX) or not path.exists():
+        return None
+    payload = load_checkpoint(path)
+    return str(payload["config"]["base"]) if payload.get("kind") == PROJECTION_KIND else None
+
+
+def choose_votes(pairs: VotePairs, base: str | None, min_votes: int, models_dir: Path) -> tuple[VotePairs, str]:
+    """Votes made on one built-in's results or a projection of it; refuses below `min_votes`."""
+    families = {name: base_of(name, models_dir) for name in set(pairs.embedders)}
+    counts = Counter(families[e] for e in pairs.embedders if families[e])
+    if base is not None and base_of(base, models_dir) is None:
+        raise UnknownNameError(f"cannot retrain from {base!r}: retraining starts from a built-in embedder "
+                               f"({', '.join(BUILTIN_EMBEDDERS)}) or a projection (ft:) of one")
+    base = base_of(base, models_dir) if base else (counts.most_common(1)[0][0] if counts else "")
+    chosen = pairs.subset(np.asarray([families[e] == base for e in pairs.embedders], dtype=bool))
     if len(chosen) < min_votes:
         raise NotEnoughVotes(
             f"Only {len(chosen)} votes on {base or 'any embedder'}'s results (of {len(pairs)} in all); "
             f"retraining needs at least {min_votes} (--min-votes). Collect more votes first."
         )
-    if base not in BUILTIN_EMBEDDERS:
-        raise UnknownNameError(f"votes were cast on {base!r}; retraining starts from a built-in embedder")
     return chosen, base
 
 
@@ -84,7 +102,7 @@ def retrain_from_votes(
     tastes: dict[int, str] | None = None, k: int = 5, progress: bool = True, allow_random: bool = False,
 ) -> RetrainOutcome:
     config = config or RetrainConfig()
-    pairs, base = choose_votes(read_votes(paths.votes), base, min_votes)
+    pairs, base = choose_votes(read_votes(paths.votes), base, min_votes, paths.models_dir)
     embedder = load_embedder(base, device, input_size=input_size, allow_random=allow_random)
     run = embed_catalog(catalog, embedder, paths.embeddings_dir, progress=progress)
     ids, features = run.ids, run.features
@@ -124,8 +142,9 @@ def fit_adapters(
 ) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[int, dict]]:
     """A personal projection for every user with enough votes whose own held-out votes back it.
 
-    Returns (adapters, verdicts): each verdict says how many held-out (👍, 👎) pairs only the
-    adapter (wins) or only the base (losses) ordered right, and whether the adapter is served.
+    Returns (adapters, verdicts): each verdict says on how many held-out queries the adapter
+    ordered the user's (👍, 👎) pairs better (wins) or worse (losses) than the base features,
+    and whether the adapter is served.
     """
     adapters, verdicts = {}, {}
     for user, count in Counter(train.user.tolist()).items():
@@ -135,10 +154,10 @@ def fit_adapters(
         verdict = cross_validate_user(mine, init, config)
         serve = verdict.serve(config.user_alpha)
         verdicts[int(user)] = {"votes": count, "wins": verdict.wins, "losses": verdict.losses,
-                               "pairs": verdict.pairs, "p": verdict.p_value, "served": serve}
+                               "queries": verdict.queries, "p": verdict.p_value, "served": serve}
         if serve:
             adapters[int(user)] = train_user_projection(mine, init, config)
-        logger.info("user %d: %d votes; adapter %s (held-out pairs won %d, lost %d, p=%.3g)", user, count,
+        logger.info("user %d: %d votes; adapter %s (held-out queries won %d, lost %d, p=%.3g)", user, count,
                     "served" if serve else "not served", verdict.wins, verdict.losses, verdict.p_value)
     return adapters, verdicts
 

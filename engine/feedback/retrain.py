@@ -11,8 +11,8 @@ Per-user projections: for every user with at least `min_user_votes` training vot
 Wᵤ, bᵤ, from the same PCA start, trained on that user's votes only (no category loss: a user who
 judges by pattern should get pattern neighbours). A projection is kept only when it orders the
 user's own votes better than the base features do on queries it was not fitted on
-(`cross_validate_user`, folds by query; a sign test over the (👍, 👎) pairs that only one of the
-two orders right): with tens of votes a 256×d projection can fit noise, and an adapter that fits
+(`cross_validate_user`, folds by query; a sign test over the held-out queries whose (👍, 👎)
+pairs the projection orders better or worse than the base): with tens of votes a 256×d projection can fit noise, and an adapter that fits
 noise would serve that user worse results than having none. Applied at search
 time by engine.feedback.personal.UserAdapters (re-ranking the base index's candidates).
 """
@@ -27,7 +27,7 @@ from torch import nn
 
 from engine.embedders.projection import project
 from engine.feedback.interleaving import sign_test_p
-from engine.feedback.measures import discordant_pairs, squared_distances
+from engine.feedback.measures import query_wins, squared_distances
 from votes.reader import VotePairs
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class RetrainConfig:
     min_user_votes: int = 50
     user_steps: int = 300
     user_lr: float = 3e-4
+    user_anchor_weight: float = 0.1  # a user's projection may move further from the PCA start than the global one
     user_folds: int = 4  # cross-validation folds (by query) that decide whether an adapter is served
     user_alpha: float = 0.05  # an adapter is served when it beats the base on held-out votes at this level
     seed: int = 0
@@ -198,25 +199,35 @@ def train_user_projection(
     data: TrainingSet, init: tuple[np.ndarray, np.ndarray], config: RetrainConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """One user's own projection of the base features, from the PCA start, on their votes only."""
-    user_config = RetrainConfig(**{**vars(config), "lr": config.user_lr, "steps": config.user_steps})
-    return _fit(data, None, None, user_config, init)
+    user_config = RetrainConfig(**{**vars(config), "lr": config.user_lr, "steps": config.user_steps,
+                                   "anchor_weight": config.user_anchor_weight})
+    # z = normalise(W·f + b) is the same for any positive multiple of (W, b): fit it in units of
+    # W₀'s own entry size. Adam's steps are about `lr` per entry whatever the gradient, so in raw
+    # units (entries ~1e-4 for 1280-d features) 300 steps on ~55 votes rewrote W₀ entirely,
+    # whatever the anchor: the adapter fitted noise.
+    unit = float(np.sqrt((init[0] ** 2).mean())) or 1.0
+    weight, bias = _fit(data, None, None, user_config, (init[0] / unit, init[1] / unit))
+    return weight * unit, bias * unit
 
 
 @dataclass(frozen=True)
 class UserVerdict:
-    """One user's held-out (👍, 👎) pairs that only their projection orders right (wins) or only the base does."""
+    """One user's held-out queries whose votes their projection orders better (wins) or worse than the base."""
 
     wins: int
     losses: int
-    pairs: int
+    queries: int  # held-out queries with at least one (👍, 👎) pair
 
     @property
     def p_value(self) -> float:
-        return sign_test_p(self.wins, self.losses)
+        """One-sided: the chance of at least this many wins if the adapter were no better."""
+        if self.wins <= self.losses:
+            return 1.0
+        return sign_test_p(self.wins, self.losses) / 2
 
     def serve(self, alpha: float) -> bool:
-        """Serve the adapter only when it beats the base features significantly (sign test)."""
-        return self.wins > self.losses and self.p_value < alpha
+        """Serve the adapter only when it beats the base features significantly (one-sided sign test)."""
+        return self.p_value < alpha
 
 
 def cross_validate_user(
@@ -224,13 +235,13 @@ def cross_validate_user(
 ) -> UserVerdict:
     """Fit on all but one fold of this user's queries, compare on the held-out fold; pooled over folds.
 
-    Compared are the (👍, 👎) pairs inside a held-out query, so single game votes only train.
+    Compared are the (👍, 👎) pairs inside each held-out query, so single game votes only train.
     """
     groups = np.unique(data.group)
     folds = max(2, config.user_folds)
     fold_of = dict(zip(groups.tolist(), (np.random.default_rng(config.seed).permutation(len(groups)) % folds).tolist()))
     fold = np.asarray([fold_of[g] for g in data.group.tolist()])
-    wins = losses = pairs = 0
+    wins = losses = queries = 0
     for held in range(folds):
         test = data.only(fold == held)
         if not len(test.ranking) or len(test) == len(data):
@@ -238,6 +249,7 @@ def cross_validate_user(
         weight, bias = train_user_projection(data.only(fold != held), init, config)
         before = squared_distances(test.q.numpy(), test.x.numpy())
         after = squared_distances(project(test.q.numpy(), weight, bias), project(test.x.numpy(), weight, bias))
-        won, lost = discordant_pairs(before, after, test.ranking.numpy())
-        wins, losses, pairs = wins + won, losses + lost, pairs + len(test.ranking)
-    return UserVerdict(wins, losses, pairs)
+        won, lost = query_wins(before, after, test.ranking.numpy(), test.group)
+        wins, losses = wins + won, losses + lost
+        queries += len(np.unique(test.group[test.ranking.numpy()[:, 0]]))
+    return UserVerdict(wins, losses, queries)
