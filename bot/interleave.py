@@ -44,7 +44,15 @@ class Found:
 
     @property
     def embedder(self) -> str:
+        """Whose feature `vector` is: a projection's built-in base when the search gave one."""
+        if self.matches.base_vector is not None and self.matches.base_embedder:
+            return self.matches.base_embedder
         return self.vector_embedder or Variant.parse(self.variant).embedder
+
+    @property
+    def vector(self) -> object:
+        """The query feature recorded with the votes (retraining learns a projection of the base)."""
+        return self.matches.base_vector if self.matches.base_vector is not None else self.matches.vector
 
 
 async def arms(svc: Services, user_id: int) -> tuple[str, str] | None:

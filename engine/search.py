@@ -51,14 +51,19 @@ class Matches(list[Match]):
 
     `vector` is the searched region's feature (for retraining); `box` the region of the photo
     that was searched (None: the whole photo); `regions` every product the localiser found,
-    best first; `confident` False when the localiser found nothing clear (crop tip).
+    best first; `confident` False when the localiser found nothing clear (crop tip). For a
+    projection (ft:) embedder, `base_vector` is its built-in base's feature of the same region,
+    `base_embedder` that built-in: what a vote is recorded with, so retraining learns from it.
     """
 
     def __init__(self, matches: Sequence[Match] = (), vector: np.ndarray | None = None, *,
                  box: Box | None = None, regions: Sequence[Region] = (), confident: bool = True,
-                 photo_size: tuple[int, int] | None = None) -> None:
+                 photo_size: tuple[int, int] | None = None, base_vector: np.ndarray | None = None,
+                 base_embedder: str | None = None) -> None:
         super().__init__(matches)
         self.vector = vector
+        self.base_vector = base_vector
+        self.base_embedder = base_embedder
         self.box = box
         self.regions = list(regions)
         self.confident = confident
@@ -70,7 +75,7 @@ class Matches(list[Match]):
     def replaced(self, matches: Sequence[Match]) -> Matches:
         """Other matches (re-ranked, interleaved) for the same photo: what was searched is kept."""
         return Matches(matches, self.vector, box=self.box, regions=self.regions, confident=self.confident,
-                       photo_size=self.photo_size)
+                       photo_size=self.photo_size, base_vector=self.base_vector, base_embedder=self.base_embedder)
 
 
 @dataclass(frozen=True)
@@ -212,12 +217,14 @@ class Engine:
                 by_embedder.setdefault(embedder, []).append((position, outcome))
         for embedder, ready in by_embedder.items():
             pixels = torch.stack([done.pixels for _, done in ready])
-            features = self.embedders[embedder].embed_batch(pixels)
+            model = self.embedders[embedder]
+            features, base = model.embed_batch_and_base(pixels)
             for row, (position, done) in enumerate(ready):
                 query = queries[position]
                 found = self.search_vectors(features[row : row + 1], query.k, query.variant)[0]
                 results[position] = Matches(found, features[row], box=done.box, regions=done.regions,
-                                            confident=done.confident, photo_size=done.photo_size)
+                                            confident=done.confident, photo_size=done.photo_size,
+                                            base_vector=None if base is None else base[row], base_embedder=model.base)
         return results
 
     def _prepare(self, query: Query) -> Prepared | EngineError:

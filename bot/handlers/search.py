@@ -140,7 +140,7 @@ async def search_and_reply(context: ContextTypes.DEFAULT_TYPE, svc: Services, me
     # Recorded only now that the album is out: a crash before this leaves no orphan rows.
     query_id, shown_ids = await svc.store.record_query(
         user_id, found.variant, found.embedder, [(int(m.item.id or 0), m.distance) for m in matches],
-        photo_sha256=hashlib.sha256(data).hexdigest(), file_id=file_id, query_vector=matches.vector,
+        photo_sha256=hashlib.sha256(data).hexdigest(), file_id=file_id, query_vector=found.vector,
         model_version=found.model_version, credit=found.credit, interleaving=found.interleaving,
         update_id=update_id,
     )

@@ -6,6 +6,8 @@ conversion and normalisation happen on the model's device, which moves 4× fewer
 """
 from __future__ import annotations
 
+import contextlib
+
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -67,6 +69,9 @@ class Embedder:
     provenance: dict[str, Any] = field(default_factory=dict)
     is_random: bool = False
     cpu_bf16: bool = False  # CPU: channels_last + bf16 autocast (see use_cpu_bf16)
+    # A projection (ft:) of a built-in: its name. `model` is then Sequential(built-in, head), and a
+    # search records the built-in's features with a vote, so the next retraining can learn from it.
+    base: str | None = None
 
     def __post_init__(self) -> None:
         self.model.eval().to(self.device)
@@ -112,17 +117,28 @@ class Embedder:
             batch = batch.contiguous(memory_format=torch.channels_last)
         return (batch.float() - self._mean) / self._std
 
-    @torch.inference_mode()
     def embed_batch(self, batch: torch.Tensor) -> np.ndarray:
         """uint8 batch → float32 features (N, dim) on the CPU."""
+        return self.embed_batch_and_base(batch)[0]
+
+    @torch.inference_mode()
+    def embed_batch_and_base(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
+        """Features, and for a projection of a built-in (`base` set) that built-in's features too.
+
+        One forward pass: the base network runs once and its output feeds the projection head.
+        """
         inputs = self.normalise(batch)
-        if self.device.type == "cuda" or self.cpu_bf16:
-            with torch.autocast(self.device.type, dtype=torch.bfloat16):
-                features = self.model(inputs)
-        else:
-            features = self.model(inputs)
+        autocast = self.device.type == "cuda" or self.cpu_bf16
+        with torch.autocast(self.device.type, dtype=torch.bfloat16) if autocast else contextlib.nullcontext():
+            if self.base is None or not isinstance(self.model, torch.nn.Sequential):
+                plain: np.ndarray = self.model(inputs).float().cpu().numpy()
+                return plain, None
+            trunk, head = self.model
+            raw = trunk(inputs)
+            features = head(raw)
         out: np.ndarray = features.float().cpu().numpy()
-        return out
+        base: np.ndarray = raw.float().cpu().numpy()
+        return out, base
 
     def embed_images(self, images: Sequence[Image.Image], batch_size: int = 32) -> np.ndarray:
         """Convenience for small lists (queries, tests); bulk ingestion uses engine.ingest."""

@@ -74,5 +74,5 @@ def projection_embedder(payload: dict[str, Any], name: str, base: Embedder) -> E
     return Embedder(
         name, nn.Sequential(base.model, head), int(config["dim"]), base.input_size, base.mean, base.std,
         base.device, {"weights": base.describe().get("weights"), "checkpoint": summary},
-        is_random=base.is_random,
+        is_random=base.is_random, base=base.name,
     )
