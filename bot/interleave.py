@@ -50,7 +50,7 @@ class Found:
         return self.vector_embedder or Variant.parse(self.variant).embedder
 
     @property
-    def vector(self) -> object:
+    def vector(self) -> np.ndarray | None:
         """The query feature recorded with the votes (retraining learns a projection of the base)."""
         return self.matches.base_vector if self.matches.base_vector is not None else self.matches.vector
 

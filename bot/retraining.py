@@ -18,6 +18,7 @@ from engine.catalog import CatalogStore
 from engine.feedback.challenger import enter_as_challenger, timestamped_name
 from engine.feedback.pipeline import RetrainOutcome, RetrainPaths, retrain_from_votes
 from engine.feedback.retrain import NotEnoughVotes, RetrainConfig
+from engine.index.backends import IndexBackend
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -25,9 +26,10 @@ logger = logging.getLogger(__name__)
 RETRAIN_JOB = "retrain"
 
 
-def retrain(settings: Settings, name: str) -> RetrainOutcome:
-    """Blocking: votes → ft:<name> and its indexes (the catalog opened in this thread)."""
-    paths = RetrainPaths(settings.votes_path, settings.models_dir, settings.embeddings_dir, settings.indexes_dir)
+def retrain(settings: Settings, name: str, indexes: IndexBackend | None = None) -> RetrainOutcome:
+    """Blocking: votes → ft:<name> and its indexes in `indexes` (the engine's backend; the catalog
+    opened in this thread)."""
+    paths = RetrainPaths.from_settings(settings, indexes)
     with CatalogStore(settings.catalog_path, create=False) as catalog:
         return retrain_from_votes(catalog, paths, name=name, metrics=(settings.interleave_metric,),
                                   device=settings.device, min_votes=settings.retrain_min_votes,
@@ -42,7 +44,7 @@ async def retrain_and_enter(svc: Services) -> RetrainOutcome | None:
         return None
     svc.retraining = True
     try:
-        outcome = await asyncio.to_thread(retrain, svc.settings, timestamped_name())
+        outcome = await asyncio.to_thread(retrain, svc.settings, timestamped_name(), svc.engine.backend)
     except NotEnoughVotes as exc:
         logger.info("scheduled retraining skipped: %s", exc)
         return None

@@ -12,10 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from engine.catalog.store import CatalogStore
+from engine.embedders.base import Embedder
 from engine.errors import IndexCorruptError, IndexMismatchError
 from engine.index import HnswParams
 from engine.index.backends import IndexBackend, SearchIndex, as_backend
 from engine.index.metrics import Metric
+from engine.provenance import index_provenance
 from engine.variants import Variant
 
 logger = logging.getLogger(__name__)
@@ -80,3 +83,13 @@ def build_all(
             variant, ids, features, backend, provenance, rebuild=rebuild
         )
     return seconds
+
+
+def build_embedder_indexes(
+    catalog: CatalogStore, embedder: Embedder, ids: np.ndarray, features: np.ndarray,
+    indexes: IndexBackend | Path, metrics: Sequence[Metric], *, rebuild: bool = False,
+) -> dict[str, float]:
+    """Every metric's index of `embedder` over `catalog`, recording the provenance the engine checks
+    when it loads them. scripts/build_index.py and retraining (engine.feedback.pipeline) both call it."""
+    provenance = index_provenance(embedder.describe(), catalog.catalog_id, catalog.revision)
+    return build_all(embedder.name, metrics, ids, features, indexes, provenance, rebuild=rebuild)

@@ -16,14 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.provenance import index_provenance
 from engine.embedders import Embedder, load_embedder
 from engine.embedders.checkpoints import FINETUNED_PREFIX
 from engine.errors import EngineError, IndexMismatchError
-from engine.index import load_index
 from engine.index.backends import SearchIndex
 from engine.live import ModelSet
-from engine.search import Engine
+from engine.search import Engine, load_variant_indexes
 from engine.settings import Settings
 from engine.variants import Variant
 
@@ -167,14 +165,11 @@ class ModelReloader:
         """The embedder and every index of it; any mismatched or unreadable file refuses all."""
         settings, catalog = self.settings, self.engine.catalog
         embedder = load_embedder(name, settings.device, models_dir=settings.models_dir,
-                                 weights_dir=settings.weights_dir, allow_random=settings.allow_random_weights)
-        expect = index_provenance(embedder.describe(), catalog.catalog_id, catalog.revision)
-        found: dict[str, SearchIndex] = {}
-        for metric in settings.metrics:
-            variant = Variant(name, metric)
-            path = variant.index_path(settings.indexes_dir)
-            if path.exists():
-                found[str(variant)] = load_index(path, expect=expect | {"metric": metric})
+                                 weights_dir=settings.weights_dir, allow_random=settings.allow_random_weights,
+                                 ).use_cpu_bf16(settings.cpu_bf16)  # as Engine.from_settings: same features
+        indexes = self.engine.backend or settings.indexes_dir  # hnswlib files or Milvus, as served
+        found = load_variant_indexes(embedder, catalog, indexes, settings.metrics, strict=True)
         if not found:
-            raise IndexMismatchError(f"no index of {name} in {settings.indexes_dir} (build_index.py)")
+            where = indexes.where() if not isinstance(indexes, Path) else indexes
+            raise IndexMismatchError(f"no index of {name} in {where} (build_index.py)")
         return embedder, found

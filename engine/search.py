@@ -328,11 +328,13 @@ def find_localiser(settings: Settings, embedder_names: Sequence[str], catalog: C
 
 
 def load_variant_indexes(
-    embedder: Embedder, catalog: CatalogStore, indexes: IndexBackend | Path, metrics: Sequence[Metric]
+    embedder: Embedder, catalog: CatalogStore, indexes: IndexBackend | Path, metrics: Sequence[Metric],
+    *, strict: bool = False,
 ) -> dict[str, SearchIndex]:
     """Every saved index of `embedder` for this catalog; mismatched ones raise, stale ones warn.
 
-    `indexes`: a backend, or a folder of hnswlib index files.
+    `indexes`: a backend, or a folder of hnswlib index files. An unreadable index is skipped with
+    a log line, or raises with `strict` (a hot reload refuses the embedder and keeps the old one).
     """
     backend = as_backend(indexes)
     expect = index_provenance(embedder.describe(), catalog.catalog_id, catalog.revision)
@@ -342,6 +344,8 @@ def load_variant_indexes(
         try:
             index = backend.open(variant, expect=expect | {"metric": metric})
         except IndexCorruptError:
+            if strict:
+                raise
             logger.exception("skipping unreadable index %s", backend.where(variant))
             continue
         if index is None:

@@ -19,13 +19,12 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from engine.build import build_all
+from engine.build import build_embedder_indexes
 from engine.catalog import CatalogStore
 from engine.embedders import Embedder, load_embedder
 from engine.index.backends import BACKENDS, open_backend
 from engine.ingest import EmbeddingRun, embed_catalog
 from engine.ingest.plan import plan_for
-from engine.provenance import index_provenance
 from engine.settings import Settings
 from scripts.lib import cli
 
@@ -113,9 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.compile:
                 embedder.compile()
             run = embed(catalog, embedder, settings, args)
-            provenance = index_provenance(embedder.describe(), catalog.catalog_id, catalog.revision)
-            seconds = build_all(name, metrics, run.ids, run.features, backend,
-                                provenance, rebuild=args.rebuild)
+            seconds = build_embedder_indexes(catalog, embedder, run.ids, run.features, backend, metrics,
+                                             rebuild=args.rebuild)
             report[name] = {
                 "items": int(len(run.ids)), "embedded_now": run.embedded_now, "failed": len(run.failed),
                 "stage_seconds": run.timings, "index_seconds": seconds,

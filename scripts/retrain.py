@@ -16,9 +16,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from contextlib import closing
 from pathlib import Path
 
 from engine.catalog import CatalogStore
+from engine.index.backends import open_backend
 from engine.errors import EngineError
 from engine.feedback.challenger import enter_as_challenger, timestamped_name
 from engine.feedback.pipeline import RetrainOutcome, RetrainPaths, retrain_from_votes
@@ -61,15 +63,14 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args, settings = cli.parse(build_parser, argv)
     votes = args.votes or settings.votes_path
-    paths = RetrainPaths(votes, settings.models_dir, settings.embeddings_dir, settings.indexes_dir)
     config = RetrainConfig(dim=args.dim, steps=args.steps, category_weight=args.category_weight,
                            min_user_votes=args.min_user_votes, seed=args.seed)
     name = args.name or (timestamped_name() if args.as_challenger else "votes-proj")
     try:
-        with CatalogStore(settings.catalog_path, create=False) as catalog:
+        with CatalogStore(settings.catalog_path, create=False) as catalog, closing(open_backend(settings)) as indexes:
             outcome = retrain_from_votes(
-                catalog, paths, name=name, base=args.base, input_size=args.input_size,
-                metrics=tuple(cli.metric_names(args.metrics)),
+                catalog, RetrainPaths.from_settings(settings, indexes, votes), name=name, base=args.base,
+                input_size=args.input_size, metrics=tuple(cli.metric_names(args.metrics)),
                 device=args.device, config=config, min_votes=args.min_votes, holdout=args.holdout,
                 tastes=read_tastes(args.tastes or tastes_path(votes)), k=args.k, progress=not args.quiet)
     except NotEnoughVotes as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from engine.embedders import load_embedder
 from engine.errors import EngineError
 from engine.feedback.simulate import make_users, simulate_votes, tastes_path, write_tastes
 from engine.index import VariantIndex
+from engine.index.backends import open_backend
 from engine.ingest import embed_catalog
 from engine.search import load_variant_indexes
 from engine.settings import Settings
@@ -57,11 +59,11 @@ async def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     users = make_users(cli.names(args.users),
                        first_id=args.first_user_id, noise=args.noise)
     votes_path = args.votes or settings.votes_path
-    with CatalogStore(settings.catalog_path, create=False) as catalog:
+    with CatalogStore(settings.catalog_path, create=False) as catalog, closing(open_backend(settings)) as backend:
         embedder = load_embedder(variant.embedder, args.device, models_dir=settings.models_dir,
                                  allow_random=args.allow_random_weights, input_size=args.input_size)
         run_ = embed_catalog(catalog, embedder, settings.embeddings_dir, progress=not args.quiet)
-        index = load_variant_indexes(embedder, catalog, settings.indexes_dir, [variant.metric]).get(str(variant))
+        index = load_variant_indexes(embedder, catalog, backend, [variant.metric]).get(str(variant))
         if index is None:
             logger.warning("no saved index for %s: searching an in-memory one", variant)
             index = VariantIndex.build(run_.features, run_.ids, variant.metric)

@@ -99,7 +99,7 @@ def make_projection_model(settings: Settings, name: str, seed: int, metrics: tup
     bias = np.zeros(dim, np.float32)
     path = settings.models_dir / f"{name}.pt"
     save_projection_checkpoint(path, base, weight, bias, {}, trained_on={"seed": seed})
-    paths = RetrainPaths(settings.votes_path, settings.models_dir, settings.embeddings_dir, settings.indexes_dir)
+    paths = RetrainPaths.from_settings(settings)
     with CatalogStore(settings.catalog_path, create=False) as catalog:
         run = embed_catalog(catalog, base, settings.embeddings_dir, num_workers=0, progress=False)
         rebuild_indexes(catalog, paths, name, run.ids, project(run.features, weight, bias),

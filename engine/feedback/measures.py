@@ -1,14 +1,28 @@
-"""Before/after figures for retraining: agreement with held-out votes, same-attribute precision@k."""
+"""Before/after figures for retraining: agreement with held-out votes, same-attribute precision@k.
+
+`before_after` is what retraining reports (and stores in the checkpoint); the smaller measures are
+shared with the adapters' cross-validation (engine.feedback.retrain).
+"""
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.catalog.store import Item
+from engine.embedders.projection import project
+from engine.feedback.personal import UserAdapters
+from engine.feedback.simulate import taste_value
 from engine.index import brute_force_knn
+
+if TYPE_CHECKING:
+    from engine.feedback.retrain import TrainingSet
 
 
 def squared_distances(q: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Row-wise squared L2 distance between a vote's query and its match."""
-    return ((np.asarray(q) - np.asarray(x)) ** 2).sum(1)
+    distances: np.ndarray = ((np.asarray(q) - np.asarray(x)) ** 2).sum(1)
+    return distances
 
 
 def query_wins(before: np.ndarray, after: np.ndarray, ranking: np.ndarray, group: np.ndarray) -> tuple[int, int]:
@@ -58,3 +72,56 @@ def same_value_precision(
         hits.append(values[found] == values[q_row])
     hits_arr = np.asarray(hits)
     return float(hits_arr[:, 0].mean()), float(hits_arr.mean())
+
+
+def user_view(adapters: UserAdapters, user: int, features: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """What `user` searches with: their projection if they have one, else the global one."""
+    return adapters.transform(user, features) if adapters.has(user) else project(features, weight, bias)
+
+
+def before_after(
+    features: np.ndarray, weight: np.ndarray, bias: np.ndarray, adapters: UserAdapters, ids: np.ndarray,
+    items: list[Item], test: TrainingSet, tastes: dict[int, str], k: int,
+    train_queries: dict[int, set[int]], max_queries: int = 500,
+) -> dict[str, Any]:
+    """Held-out figures: vote agreement overall, and per user their taste's and category precision."""
+    z = project(features, weight, bias)
+    zq, zx = project(test.q.numpy(), weight, bias), project(test.x.numpy(), weight, bias)
+    pq, px = zq.copy(), zx.copy()
+    for user in np.unique(test.user):
+        mask = test.user == user
+        pq[mask] = user_view(adapters, int(user), test.q[mask].numpy(), weight, bias)
+        px[mask] = user_view(adapters, int(user), test.x[mask].numpy(), weight, bias)
+    y, group = test.y.numpy(), test.group
+    figures: dict[str, Any] = {"held_out_votes": len(test), "agreement": {
+        "before": vote_agreement(test.q.numpy(), test.x.numpy(), y, group),
+        "after_global": vote_agreement(zq, zx, y, group),
+        "after_personal": vote_agreement(pq, px, y, group),
+    }}
+    categories = np.asarray([i.category for i in items], dtype=object)
+    figures["users"] = {}
+    for user in sorted(set(test.user.tolist()) | set(train_queries)):
+        rows = held_out_queries(user, train_queries.get(user, set()), ids, max_queries)
+        mine = user_view(adapters, user, features, weight, bias)
+        entry: dict[str, Any] = {"queries": len(rows), "adapted": adapters.has(user), "taste": tastes.get(user)}
+        for field_name in {"category", tastes.get(user, "category")}:
+            values = categories if field_name == "category" else np.asarray([taste_value(i, field_name) for i in items], dtype=object)
+            entry[field_name] = {
+                "before": dict(zip(("nn", f"p@{k}"), same_value_precision(features, rows, values, k))),
+                "after": dict(zip(("nn", f"p@{k}"), same_value_precision(mine, rows, values, k))),
+            }
+        figures["users"][user] = entry
+    sample = np.arange(len(ids)) if len(ids) <= 2000 else np.random.default_rng(0).choice(len(ids), 2000, replace=False)
+    figures["catalog_category"] = {
+        "before": dict(zip(("nn", f"p@{k}"), same_value_precision(features, sample, categories, k))),
+        "after_global": dict(zip(("nn", f"p@{k}"), same_value_precision(z, sample, categories, k))),
+    }
+    return figures
+
+
+def held_out_queries(user: int, seen: set[int], ids: np.ndarray, limit: int) -> np.ndarray:
+    """Catalog rows this user never searched with in training (seeded sample of `limit`)."""
+    rows = np.flatnonzero(~np.isin(ids, list(seen)))
+    if len(rows) > limit:
+        rows = np.sort(np.random.default_rng(user).choice(rows, limit, replace=False))
+    return rows

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -66,7 +67,7 @@ def concat(sets: Sequence[TrainingSet]) -> TrainingSet:
 
 def measure(features: np.ndarray, labels: dict[str, np.ndarray], users: Sequence[BenchUser], *,
             config: RetrainConfig, held_out: int, k: int = 5, candidates: int = 200, noise: float = 0.0,
-            seed: int = 0) -> list[dict]:
+            seed: int = 0) -> list[dict[str, Any]]:
     """One row per user: votes, whether an adapter is served, held-out P@5 before and after adapters."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(features))
@@ -97,7 +98,7 @@ def measure(features: np.ndarray, labels: dict[str, np.ndarray], users: Sequence
     return rows
 
 
-def summary(rows: Sequence[dict]) -> dict:
+def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The goal's two figures: adapted users' mean gain, and the largest cost to anyone else."""
     adapted = [r["change"] for r in rows if r["adapter"]]
     others = [r["change"] for r in rows if not r["adapter"]]

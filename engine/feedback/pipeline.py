@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from engine.build import build_all
+from engine.build import build_embedder_indexes
 from engine.catalog.store import CatalogStore, Item
 from engine.embedders import load_embedder
 from engine.embedders.checkpoints import FINETUNED_PREFIX, load_checkpoint
 from engine.embedders.projection import PROJECTION_KIND, project, save_projection_checkpoint
 from engine.embedders.registry import BUILTIN_EMBEDDERS
 from engine.errors import UnknownNameError
-from engine.feedback.measures import same_value_precision, vote_agreement
+from engine.feedback.measures import before_after
 from engine.feedback.personal import UserAdapters, adapters_path
 from engine.feedback.retrain import (
     NotEnoughVotes,
@@ -34,13 +34,14 @@ from engine.feedback.retrain import (
     pca_init,
     train_user_projection,
 )
-from engine.feedback.simulate import taste_value
 from votes.reader import VotePairs, read_votes
+from engine.index.backends import IndexBackend
 from engine.index.metrics import Metric
+from engine.settings import Settings
 from engine.ingest import embed_catalog
 from engine.ingest.runner import cache_folder
 from engine.ingest.writer import EmbeddingCache
-from engine.provenance import index_provenance
+from engine.provenance import cache_provenance
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,13 @@ class RetrainPaths:
     votes: Path
     models_dir: Path
     embeddings_dir: Path
-    indexes_dir: Path
+    indexes: IndexBackend | Path  # a backend (hnswlib files or Milvus), or a folder of hnswlib files
+
+    @classmethod
+    def from_settings(cls, settings: Settings, indexes: IndexBackend | None = None, votes: Path | None = None
+                      ) -> RetrainPaths:
+        return cls(votes or settings.votes_path, settings.models_dir, settings.embeddings_dir,
+                   indexes if indexes is not None else settings.indexes_dir)
 
 
 @dataclass
@@ -85,14 +92,14 @@ def choose_votes(pairs: VotePairs, base: str | None, min_votes: int, models_dir:
     if base is not None and base_of(base, models_dir) is None:
         raise UnknownNameError(f"cannot retrain from {base!r}: retraining starts from a built-in embedder "
                                f"({', '.join(BUILTIN_EMBEDDERS)}) or a projection (ft:) of one")
-    base = base_of(base, models_dir) if base else (counts.most_common(1)[0][0] if counts else "")
-    chosen = pairs.subset(np.asarray([families[e] == base for e in pairs.embedders], dtype=bool))
+    chosen_base: str = (base_of(base, models_dir) or "") if base else (counts.most_common(1)[0][0] or "" if counts else "")
+    chosen = pairs.subset(np.asarray([families[e] == chosen_base for e in pairs.embedders], dtype=bool))
     if len(chosen) < min_votes:
         raise NotEnoughVotes(
-            f"Only {len(chosen)} votes on {base or 'any embedder'}'s results (of {len(pairs)} in all); "
+            f"Only {len(chosen)} votes on {chosen_base or 'any embedder'}'s results (of {len(pairs)} in all); "
             f"retraining needs at least {min_votes} (--min-votes). Collect more votes first."
         )
-    return chosen, base
+    return chosen, chosen_base
 
 
 def retrain_from_votes(
@@ -139,14 +146,15 @@ def category_labels(items: list[Item]) -> np.ndarray:
 
 def fit_adapters(
     train: TrainingSet, init: tuple[np.ndarray, np.ndarray], config: RetrainConfig
-) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[int, dict]]:
+) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[int, dict[str, Any]]]:
     """A personal projection for every user with enough votes whose own held-out votes back it.
 
     Returns (adapters, verdicts): each verdict says on how many held-out queries the adapter
     ordered the user's (👍, 👎) pairs better (wins) or worse (losses) than the base features,
     and whether the adapter is served.
     """
-    adapters, verdicts = {}, {}
+    adapters: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    verdicts: dict[int, dict[str, Any]] = {}
     for user, count in Counter(train.user.tolist()).items():
         if count < config.min_user_votes:
             continue
@@ -162,67 +170,12 @@ def fit_adapters(
     return adapters, verdicts
 
 
-def user_view(adapters: UserAdapters, user: int, features: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """What `user` searches with: their projection if they have one, else the global one."""
-    return adapters.transform(user, features) if adapters.has(user) else project(features, weight, bias)
-
-
-def before_after(
-    features: np.ndarray, weight: np.ndarray, bias: np.ndarray, adapters: UserAdapters, ids: np.ndarray,
-    items: list[Item], test: TrainingSet, tastes: dict[int, str], k: int,
-    train_queries: dict[int, set[int]], max_queries: int = 500,
-) -> dict[str, Any]:
-    """Held-out figures: vote agreement overall, and per user their taste's and category precision."""
-    z = project(features, weight, bias)
-    zq, zx = project(test.q.numpy(), weight, bias), project(test.x.numpy(), weight, bias)
-    pq, px = zq.copy(), zx.copy()
-    for user in np.unique(test.user):
-        mask = test.user == user
-        pq[mask] = user_view(adapters, int(user), test.q[mask].numpy(), weight, bias)
-        px[mask] = user_view(adapters, int(user), test.x[mask].numpy(), weight, bias)
-    y, group = test.y.numpy(), test.group
-    figures: dict[str, Any] = {"held_out_votes": len(test), "agreement": {
-        "before": vote_agreement(test.q.numpy(), test.x.numpy(), y, group),
-        "after_global": vote_agreement(zq, zx, y, group),
-        "after_personal": vote_agreement(pq, px, y, group),
-    }}
-    categories = np.asarray([i.category for i in items], dtype=object)
-    figures["users"] = {}
-    for user in sorted(set(test.user.tolist()) | set(train_queries)):
-        rows = held_out_queries(user, train_queries.get(user, set()), ids, max_queries)
-        mine = user_view(adapters, user, features, weight, bias)
-        entry: dict[str, Any] = {"queries": len(rows), "adapted": adapters.has(user), "taste": tastes.get(user)}
-        for field_name in {"category", tastes.get(user, "category")}:
-            values = categories if field_name == "category" else np.asarray([taste_value(i, field_name) for i in items], dtype=object)
-            entry[field_name] = {
-                "before": dict(zip(("nn", f"p@{k}"), same_value_precision(features, rows, values, k))),
-                "after": dict(zip(("nn", f"p@{k}"), same_value_precision(mine, rows, values, k))),
-            }
-        figures["users"][user] = entry
-    sample = np.arange(len(ids)) if len(ids) <= 2000 else np.random.default_rng(0).choice(len(ids), 2000, replace=False)
-    figures["catalog_category"] = {
-        "before": dict(zip(("nn", f"p@{k}"), same_value_precision(features, sample, categories, k))),
-        "after_global": dict(zip(("nn", f"p@{k}"), same_value_precision(z, sample, categories, k))),
-    }
-    return figures
-
-
-def held_out_queries(user: int, seen: set[int], ids: np.ndarray, limit: int) -> np.ndarray:
-    """Catalog rows this user never searched with in training (seeded sample of `limit`)."""
-    rows = np.flatnonzero(~np.isin(ids, list(seen)))
-    if len(rows) > limit:
-        rows = np.sort(np.random.default_rng(user).choice(rows, limit, replace=False))
-    return rows
-
-
 def rebuild_indexes(catalog: CatalogStore, paths: RetrainPaths, name: str, ids: np.ndarray,
                     features: np.ndarray, metrics: tuple[Metric, ...], device: str | None) -> None:
-    """Cache the new embedder's features and (re)build its indexes, provenance as the engine expects."""
+    """Cache the new embedder's features and (re)build its indexes, as scripts/build_index.py does."""
     embedder = load_embedder(f"ft:{name}", device, models_dir=paths.models_dir)
-    description = embedder.describe()
     cache = EmbeddingCache(cache_folder(paths.embeddings_dir, embedder.name),
-                           description | {"catalog_id": catalog.catalog_id}, reset_on_mismatch=True)
+                           cache_provenance(embedder.describe(), catalog.catalog_id), reset_on_mismatch=True)
     cache.append(ids.tolist(), features)
-    provenance = index_provenance(description, catalog.catalog_id, catalog.revision)
-    seconds = build_all(embedder.name, list(metrics), ids, features, paths.indexes_dir, provenance, rebuild=True)
+    seconds = build_embedder_indexes(catalog, embedder, ids, features, paths.indexes, metrics, rebuild=True)
     logger.info("rebuilt indexes %s", ", ".join(f"{v} ({s:.1f}s)" for v, s in seconds.items()))
