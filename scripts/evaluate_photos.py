@@ -3,6 +3,7 @@
     python scripts/evaluate_photos.py --embedders efficientnet-lite0,ft:photo --metrics cosine
     python scripts/evaluate_photos.py --real my_photos.csv          # photo,item_id[,x1,y1,x2,y2]
     python scripts/evaluate_photos.py --no-localiser                # ablation: whole photos
+    python scripts/evaluate_photos.py --pool dev                    # choose settings here, not on eval
 
 For each variant it reports, side by side: synthetic photos (items pasted onto the *evaluation*
 backgrounds in the evaluation style, neither seen in training: engine/photos/), the catalog
@@ -36,7 +37,10 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--own", type=int, default=500, help="own-image queries, 0 = skip (default: %(default)s)")
     parser.add_argument("--clean", type=int, default=500, help="clean seed-protocol queries (default: %(default)s)")
     parser.add_argument("--real", type=Path, help="real photos: CSV photo,item_id[,x1,y1,x2,y2] or <item_id>/ folders")
-    parser.add_argument("--backgrounds", type=Path, help="extra evaluation background photos (a folder)")
+    parser.add_argument("--pool", choices=("eval", "dev"), default="eval",
+                        help="background photos of the synthetic queries: eval (the figures to report) or dev "
+                             "(for choosing settings; default: %(default)s)")
+    parser.add_argument("--backgrounds", type=Path, help="extra background photos for that pool (a folder)")
     parser.add_argument("--seed", type=int, default=1, help="photo seed (training uses others)")
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--localiser", default=settings.localiser, help="name, auto or none (default: %(default)s)")
@@ -59,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine.from_settings(settings)
     try:
         with CatalogStore(settings.catalog_path, create=False) as catalog:
-            photos = list(synthetic_queries(catalog, args.photos, seed=args.seed, extra_backgrounds=args.backgrounds))
+            photos = list(synthetic_queries(catalog, args.photos, seed=args.seed, pool=args.pool,
+                                            extra_backgrounds=args.backgrounds))
             own = list(own_image_queries(catalog, args.own, seed=args.seed)) if args.own else []
         real = real_queries(args.real) if args.real else []
         rows: list[PhotoScores] = []
@@ -78,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(rows)
     print(table)
     if args.out:
-        meta = {"localiser": settings.localiser, "seed": args.seed, "photos": args.photos, "data_dir": args.data_dir}
+        meta = {"localiser": settings.localiser, "pool": args.pool, "seed": args.seed, "photos": args.photos,
+                "data_dir": args.data_dir}
         cli.write_json(args.out, {"meta": meta, "rows": [r.as_dict() for r in rows]}, table=table)
     return 0
 

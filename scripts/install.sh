@@ -11,12 +11,15 @@ TORCH_SPEC=${TORCH_SPEC:-"torch==2.14.1 torchvision==0.29.1"}
 
 if [[ "${SKIP_APT:-0}" != 1 ]] && command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
   # Optional extras: the evaluation data set, real photographs to paste products onto when
-  # training the photo model (mate-backgrounds, lomiri-wallpapers-16.04: engine/photos/backgrounds.py),
+  # training and checking the photo model (engine/photos/backgrounds.py, clutter.py: mate-backgrounds,
+  # lomiri-wallpapers-16.04/-20.04 and opencv-doc's sample photographs for training scenes,
+  # tuxpaint-stamps-default's object cut-outs as clutter, ukui-wallpapers as the dev pool),
   # a headless browser for the web-chat test, and a colour emoji font (without one, browsers show
   # the bot's 👍/👎 as empty boxes in the web chat). Tests that need them skip with a reason when
   # they are missing, so failure is not fatal.
   if apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      dataset-fashion-mnist mate-backgrounds lomiri-wallpapers-16.04 chromium chromium-driver \
+      dataset-fashion-mnist mate-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 opencv-doc \
+      tuxpaint-stamps-default ukui-wallpapers chromium chromium-driver \
       fonts-noto-color-emoji >/dev/null; then
     echo "install: Debian packages ready"
   else

@@ -1,18 +1,22 @@
-"""Real photographs to paste products onto, in two pools that never share a photo.
+"""Real photographs to paste products onto, in three pools that never share a photo.
 
-Nothing is downloaded: the photos come from installed packages.
+Nothing is downloaded: the photos come from installed packages (``scripts/install.sh``).
 
-* ``train``: Debian's ``mate-backgrounds`` (nature photographs) and ``lomiri-wallpapers-16.04``
-  (Ubuntu Touch photographs), installed by ``scripts/install.sh``.
+* ``train``: Debian's ``mate-backgrounds`` (nature photographs), ``lomiri-wallpapers-16.04`` and
+  ``-20.04`` (Ubuntu Touch photographs) and the real photographs among ``opencv-doc``'s sample
+  data (fruit, a home, a street, a football match, a squirrel...), so that scenes hold objects.
+* ``dev``: Debian's ``ukui-wallpapers``: for choosing settings on photos training never saw,
+  without touching the evaluation pool.
 * ``eval``: the photographs that ship inside the scikit-image and scikit-learn wheels
   (astronaut, cat, coffee, motorcycle, rocket, grass, gravel, brick, camera; China, flower).
 
-A user may add their own folder of photos to either pool (``extra``); each path belongs to one
-pool only, and `background_pool` refuses a folder that would put the same file in both.
+A user may add their own folder of photos to any pool (``extra``); each path belongs to one
+pool only, and `background_pool` refuses a folder that would put the same file in two.
 """
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -24,13 +28,22 @@ from engine.errors import EngineError
 
 logger = logging.getLogger(__name__)
 
-Pool = Literal["train", "eval"]
+Pool = Literal["train", "dev", "eval"]
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 TRAIN_FOLDERS = (
     Path("/usr/share/backgrounds/mate/nature"),  # Debian: mate-backgrounds
     Path("/usr/share/backgrounds"),  # Debian: lomiri-wallpapers-16.04 (top-level *_by_*.jpg)
 )
-TRAIN_PACKAGES = "mate-backgrounds lomiri-wallpapers-16.04"
+OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")  # Debian: opencv-doc
+OPENCV_PHOTOS = (  # the real photographs there (the rest are charts, logos, drawings, text)
+    "aero1.jpg", "aero3.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "basketball1.png", "board.jpg",
+    "box_in_scene.png", "building.jpg", "butterfly.jpg", "ela_original.jpg", "fruits.jpg", "graf1.png",
+    "home.jpg", "left.jpg", "leuvenA.jpg", "licenseplate_motion.jpg", "messi5.jpg", "orange.jpg",
+    "rubberwhale1.png", "smarties.png", "squirrel_cls.jpg", "stuff.jpg", "sudoku.png",
+)
+TRAIN_PACKAGES = "mate-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 opencv-doc"
+DEV_LIST = Path("/usr/share/ukui-background-properties/ukui-wallpapers.xml")  # Debian: ukui-wallpapers
+DEV_PACKAGES = "ukui-wallpapers"
 SKIMAGE_EVAL = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg",
                 "grass.png", "gravel.png", "brick.png", "camera.png")
 SKLEARN_EVAL = ("china.jpg", "flower.jpg")
@@ -49,7 +62,17 @@ def _train_paths() -> list[Path]:
     top = TRAIN_FOLDERS[1]
     if top.is_dir():  # lomiri's photographs are named "<title>_by_<author>.jpg"
         paths += sorted(p for p in top.glob("*_by_*.jpg") if p.is_file())
+    paths += [OPENCV_DATA / name for name in OPENCV_PHOTOS if (OPENCV_DATA / name).is_file()]
     return paths
+
+
+def _dev_paths() -> list[Path]:
+    """The files ukui-wallpapers' own list names (they share /usr/share/backgrounds with others)."""
+    if not DEV_LIST.is_file():
+        return []
+    names = re.findall(r"<filename>([^<]+)</filename>", DEV_LIST.read_text(errors="replace"))
+    return sorted({Path(name) for name in names if Path(name).suffix.lower() in PHOTO_SUFFIXES
+                   and Path(name).is_file()})
 
 
 def _eval_paths() -> list[Path]:
@@ -112,19 +135,23 @@ class BackgroundPool:
         return region.resize(size, Image.Resampling.BILINEAR)
 
 
+POOLS = {"train": _train_paths, "dev": _dev_paths, "eval": _eval_paths}
+REMEDIES = {"train": f"apt-get install {TRAIN_PACKAGES}", "dev": f"apt-get install {DEV_PACKAGES}",
+            "eval": "pip install scikit-image scikit-learn"}
+
+
 def background_pool(pool: Pool, extra: Path | None = None) -> BackgroundPool:
-    """The `train` or `eval` pool (plus photos under `extra`); raises BackgroundsMissingError."""
-    paths = _train_paths() if pool == "train" else _eval_paths()
+    """The `train`, `dev` or `eval` pool (plus photos under `extra`); raises BackgroundsMissingError."""
+    paths = POOLS[pool]()
     if extra is not None:
-        other = {p.resolve() for p in (_eval_paths() if pool == "train" else _train_paths())}
+        other = {p.resolve() for name, find in POOLS.items() if name != pool for p in find()}
         added = _folder_photos(Path(extra))
         shared = [p for p in added if p.resolve() in other]
         if shared:
-            raise EngineError(f"{extra} holds photos of the other pool, e.g. {shared[0]}")
+            raise EngineError(f"{extra} holds photos of another pool, e.g. {shared[0]}")
         paths += added
     if not paths:
-        remedy = (f"apt-get install {TRAIN_PACKAGES}" if pool == "train"
-                  else "pip install scikit-image scikit-learn")
+        remedy = REMEDIES[pool]
         raise BackgroundsMissingError(
             f"No {pool} background photographs found. Install them with `{remedy}` "
             "(scripts/install.sh does), or pass a folder of your own photos."

@@ -10,12 +10,13 @@ The composite's `box` is the product's true bounding box (of its mask, after eve
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from engine.photos.backgrounds import BackgroundPool
+from engine.photos.clutter import ClutterPool
 from engine.photos.cutout import Cutout
 
 
@@ -43,6 +44,8 @@ class PhotoStyle:
     inside: float  # share of the product that must stay inside the frame
     studio_share: float = 0.0  # share of photos that are the catalog shot itself (localiser training)
     distractor: float = 0.0  # probability of a second product in the frame
+    clutter: float = 0.0  # probability of non-product objects around (and over) the product
+    clutter_count: tuple[int, int] = (1, 4)  # how many, when there are some
 
 
 TRAIN_STYLE = PhotoStyle(
@@ -52,7 +55,7 @@ TRAIN_STYLE = PhotoStyle(
     occlusion=0.3, occluder_size=(0.15, 0.4), blur=0.4, blur_kind="gaussian",
     blur_radius=(0.3, 1.8), brightness=(0.55, 1.45), cast=0.1, cast_kind="gains",
     gamma=(1.0, 1.0), noise=(0.0, 7.0), jpeg=(35, 95), inside=0.85,
-    studio_share=0.1, distractor=0.2,
+    studio_share=0.1, distractor=0.2, clutter=0.7,
 )
 EVAL_STYLE = PhotoStyle(
     name="eval",
@@ -62,6 +65,11 @@ EVAL_STYLE = PhotoStyle(
     blur_radius=(1.0, 3.0), brightness=(0.65, 1.35), cast=0.12, cast_kind="temperature",
     gamma=(0.8, 1.25), noise=(0.0, 0.0), jpeg=(55, 90), inside=1.0,
 )
+
+# For choosing settings (`evaluate_photos.py --pool dev`): training's ranges at the evaluation's
+# scales, one product, no clutter, on the dev pool's photos, which training never sees.
+DEV_STYLE = replace(TRAIN_STYLE, name="dev", scale=(0.2, 0.7), inside=1.0, studio_share=0.0, distractor=0.0,
+                    clutter=0.0)
 
 
 @dataclass(frozen=True)
@@ -103,10 +111,10 @@ def _warp(layers: list[Image.Image], rng: np.random.Generator, style: PhotoStyle
 
 
 def _paste(frame: Image.Image, union: np.ndarray, cutout: Cutout, rng: np.random.Generator,
-           style: PhotoStyle) -> tuple[float, float, float, float] | None:
+           style: PhotoStyle, scale: tuple[float, float] | None = None) -> tuple[float, float, float, float] | None:
     """Paste one product into `frame` (in place); add its mask to `union`; return its true box."""
     width, height = frame.size
-    longest = rng.uniform(*style.scale) * min(width, height)
+    longest = rng.uniform(*(scale or style.scale)) * min(width, height)
     crop_w, crop_h = cutout.crop.size
     factor = longest / max(crop_w, crop_h)
     size = (max(4, round(crop_w * factor)), max(4, round(crop_h * factor)))
@@ -162,6 +170,39 @@ def _occlude(frame: Image.Image, union: np.ndarray, box: tuple[float, float, flo
         union *= 1 - covered
 
 
+def _scatter(frame: Image.Image, clutter: ClutterPool, rng: np.random.Generator, style: PhotoStyle) -> None:
+    """Paste a few non-product objects anywhere in the scene (they stay out of every mask)."""
+    solid = replace(style, cutout_share=1.0)  # always along the object's alpha, never its box
+    for _ in range(int(rng.integers(style.clutter_count[0], style.clutter_count[1] + 1))):
+        thing = clutter.sample(rng)
+        if thing is not None:
+            _paste(frame, np.zeros((frame.height, frame.width), np.float32), thing, rng, solid, (0.1, 0.5))
+
+
+def _cover(frame: Image.Image, union: np.ndarray, box: tuple[float, float, float, float],
+           clutter: ClutterPool, rng: np.random.Generator) -> None:
+    """Put an object in front of one edge of the product (a mug, a plant) and unmask what it hides."""
+    thing = clutter.sample(rng)
+    if thing is None:
+        return
+    x1, y1, x2, y2 = box
+    side = rng.uniform(0.25, 0.5) * max(x2 - x1, y2 - y1)
+    factor = side / max(thing.crop.size)
+    size = (max(4, round(thing.crop.width * factor)), max(4, round(thing.crop.height * factor)))
+    layer = thing.crop.resize(size, Image.Resampling.BICUBIC)
+    alpha = Image.fromarray((thing.mask * 255).astype(np.uint8)).resize(size, Image.Resampling.BILINEAR)
+    cx = x1 + rng.uniform(0, 1) * (x2 - x1)
+    cy = (y2 if rng.random() < 0.6 else y1) + rng.uniform(-0.2, 0.2) * (y2 - y1)
+    left, top = int(cx - size[0] / 2), int(cy - size[1] / 2)
+    frame.paste(layer, (left, top), alpha)
+    covered = np.zeros_like(union)
+    sx1, sy1 = max(0, left), max(0, top)
+    sx2, sy2 = min(frame.width, left + size[0]), min(frame.height, top + size[1])
+    if sx2 > sx1 and sy2 > sy1:
+        covered[sy1:sy2, sx1:sx2] = np.asarray(alpha, np.float32)[sy1 - top : sy2 - top, sx1 - left : sx2 - left] / 255
+        union *= 1 - covered
+
+
 def _light(frame: Image.Image, rng: np.random.Generator, style: PhotoStyle) -> Image.Image:
     """Blur, brightness, colour cast, gamma and sensor noise, applied to the whole photo."""
     if rng.random() < style.blur:
@@ -199,12 +240,15 @@ def _light(frame: Image.Image, rng: np.random.Generator, style: PhotoStyle) -> I
 
 
 def compose(cutout: Cutout, backgrounds: BackgroundPool, rng: np.random.Generator, style: PhotoStyle,
-            *, distractor: Cutout | None = None, studio: Image.Image | None = None) -> Composite:
+            *, distractor: Cutout | None = None, studio: Image.Image | None = None,
+            clutter: ClutterPool | None = None) -> Composite:
     """One phone-like photo of `cutout`'s product.
 
     `studio` (the item's own catalog photo) is used as the scene with probability
     `style.studio_share`; `distractor` is a second product pasted first, with probability
-    `style.distractor`, so a localiser learns that a photo may hold several.
+    `style.distractor`, so a localiser learns that a photo may hold several. With probability
+    `style.clutter`, objects from `clutter` (not products: outside every mask) are scattered
+    behind the product, and half the time one more stands in front of its edge.
     """
     if studio is not None and rng.random() < style.studio_share:
         frame = studio.convert("RGB")
@@ -216,6 +260,9 @@ def compose(cutout: Cutout, backgrounds: BackgroundPool, rng: np.random.Generato
         canvas = style.canvases[int(rng.integers(len(style.canvases)))]
         frame = backgrounds.sample(rng, canvas)
         union = np.zeros((frame.height, frame.width), np.float32)
+        scattered = clutter if clutter is not None and len(clutter) and rng.random() < style.clutter else None
+        if scattered is not None:
+            _scatter(frame, scattered, rng, style)
         if distractor is not None and rng.random() < style.distractor:
             _paste(frame, union, distractor, rng, style)
         own = np.zeros_like(union)
@@ -223,6 +270,8 @@ def compose(cutout: Cutout, backgrounds: BackgroundPool, rng: np.random.Generato
         union = np.maximum(union * (own < 0.5), own)
         if box is not None and rng.random() < style.occlusion:
             _occlude(frame, union, box, rng, style, backgrounds)
+        if box is not None and scattered is not None and rng.random() < 0.5:
+            _cover(frame, union, box, scattered, rng)
     if box is None:  # pasted fully outside (cannot happen with inside ≥ 0.5): fall back to the box
         box = (0.0, 0.0, float(frame.width), float(frame.height))
     frame = _light(frame, rng, style)

@@ -35,6 +35,7 @@ from engine.localise.model import LocaliserNet, build_localiser_net, localiser_b
 from engine.provenance import describe_base
 from engine.localise.regions import Letterbox, box_iou, regions_from_heatmap
 from engine.photos import TRAIN_STYLE, background_pool
+from engine.photos.clutter import clutter_pool
 from engine.training.photo_data import CleanViews, ItemSource, PhotoViews, load_sources
 
 logger = logging.getLogger(__name__)
@@ -117,11 +118,12 @@ class FeatureCache:
 def extract_features(sources: list[ItemSource], trunk: Any, localiser: LocaliserNet,
                      config: PhotoTrainConfig, device: torch.device, progress: bool = True) -> FeatureCache:
     """Render every training view once and keep the frozen trunks' maps (half precision)."""
-    backgrounds = background_pool("train")
-    views = PhotoViews(sources, backgrounds, TRAIN_STYLE, rounds=config.rounds,
+    backgrounds, clutter = background_pool("train"), clutter_pool()
+    views = PhotoViews(sources, backgrounds, TRAIN_STYLE, clutter=clutter, rounds=config.rounds,
                        localiser_rounds=config.localiser_rounds, seed=config.seed,
                        input_size=config.input_size, localiser_input=config.localiser_input,
                        jitter=config.jitter)
+    logger.info("training scenes: %d background photos, %d clutter objects", len(backgrounds), len(clutter))
     loader = torch.utils.data.DataLoader(views, batch_size=config.extract_batch, num_workers=config.workers,
                                          persistent_workers=False)
     maps, items, s8s, s16s, masks = [], [], [], [], []
@@ -143,13 +145,19 @@ def extract_features(sources: list[ItemSource], trunk: Any, localiser: Localiser
                         torch.cat(masks))
 
 
+def scene_key() -> str:
+    """What the training scenes are made of: a cache of views rendered from other scenes is stale."""
+    return f"{TRAIN_STYLE!r} backgrounds={len(background_pool('train'))} clutter={len(clutter_pool())}"
+
+
 def cached_features(catalog: CatalogStore, sources: list[ItemSource], trunk: Any, localiser: LocaliserNet,
                     config: PhotoTrainConfig, device: torch.device, progress: bool = True) -> FeatureCache:
     """`extract_features`, reusing `config.cache_dir`'s file when it was made for the same
     catalog revision and render settings (the file is a cache: delete it any time)."""
     if config.cache_dir is None:
         return extract_features(sources, trunk, localiser, config, device, progress)
-    key = {"catalog_id": catalog.catalog_id, "revision": catalog.revision, **config.render_key()}
+    key = {"catalog_id": catalog.catalog_id, "revision": catalog.revision, **config.render_key(),
+           "scenes": scene_key()}
     path = Path(config.cache_dir) / f"photo-views-{config.name}.pt"
     if path.is_file():
         stored = torch.load(path, weights_only=True)

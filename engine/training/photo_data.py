@@ -21,6 +21,7 @@ from engine.images import load_image
 from engine.localise.model import LOCALISER_PAD
 from engine.localise.regions import Letterbox
 from engine.photos import BackgroundPool, Cutout, PhotoStyle, compose, cut_out
+from engine.photos.clutter import ClutterPool
 
 LOCALISER_STRIDE = 8
 
@@ -77,8 +78,8 @@ class PhotoViews(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
 
     def __init__(self, sources: list[ItemSource], backgrounds: BackgroundPool, style: PhotoStyle, *,
                  rounds: int, localiser_rounds: int, seed: int, input_size: int, localiser_input: int,
-                 jitter: float) -> None:
-        self.sources, self.backgrounds, self.style = sources, backgrounds, style
+                 jitter: float, clutter: ClutterPool | None = None) -> None:
+        self.sources, self.backgrounds, self.style, self.clutter = sources, backgrounds, style, clutter
         self.rounds, self.localiser_rounds, self.seed = rounds, localiser_rounds, seed
         self.input_size, self.localiser_input, self.jitter = input_size, localiser_input, jitter
         self.grid = localiser_input // LOCALISER_STRIDE
@@ -93,7 +94,7 @@ class PhotoViews(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
         source = self.sources[position]
         distractor = self.sources[int(rng.integers(n))].cutout
         photo = compose(source.cutout, self.backgrounds, rng, self.style, distractor=distractor,
-                        studio=source.image)
+                        studio=source.image, clutter=self.clutter)
         crop = photo.image.crop(jitter_box(photo.box, photo.image.size, rng, self.jitter))
         return {
             "pixels": pil_to_uint8_tensor(letterbox(crop, self.input_size)),

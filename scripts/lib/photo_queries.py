@@ -1,8 +1,9 @@
 """Query photos for the photo benchmark: synthesised from the catalog, or a user's real ones.
 
 `synthetic_queries` draws items uniformly and photographs each on an *evaluation* background in
-EVAL_STYLE (neither seen in training). `real_queries` reads a CSV (`photo,item_id`, optional
-`x1,y1,x2,y2` for the product's box) or a folder laid out as `<item_id>/<photo>`.
+EVAL_STYLE (neither seen in training), or on a *dev* background for choosing settings.
+`real_queries` reads a CSV (`photo,item_id`, optional `x1,y1,x2,y2` for the product's box) or a
+folder laid out as `<item_id>/<photo>`.
 `own_image_queries` are the catalog items' own full (uncropped) photos.
 """
 from __future__ import annotations
@@ -11,13 +12,14 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from engine.catalog.store import CatalogStore, Item
 from engine.images import load_image
 from engine.photos.backgrounds import background_pool
-from engine.photos.composite import EVAL_STYLE, PhotoStyle, compose
+from engine.photos.composite import DEV_STYLE, EVAL_STYLE, compose
 from engine.photos.cutout import cut_out
 
 Box = tuple[float, float, float, float]
@@ -33,10 +35,12 @@ class PhotoQuery:
     source: str = "synthetic"
 
 
-def synthetic_queries(catalog: CatalogStore, n: int, *, seed: int = 1, style: PhotoStyle = EVAL_STYLE,
+def synthetic_queries(catalog: CatalogStore, n: int, *, seed: int = 1, pool: Literal["eval", "dev"] = "eval",
                       extra_backgrounds: Path | None = None) -> Iterator[PhotoQuery]:
-    """`n` phone-like photos of uniformly drawn catalog items (eval backgrounds, `style`)."""
-    backgrounds = background_pool("eval", extra_backgrounds)
+    """`n` phone-like photos of uniformly drawn catalog items: on the evaluation pool's photos in
+    EVAL_STYLE, or (`pool="dev"`, for choosing settings) on the dev pool's in DEV_STYLE."""
+    backgrounds = background_pool(pool, extra_backgrounds)
+    style = EVAL_STYLE if pool == "eval" else DEV_STYLE
     items = [(item.id, item) for item in catalog.iter_items() if item.id is not None]
     rng = np.random.default_rng([seed, 8])
     picks = rng.choice(len(items), size=min(n, len(items)), replace=False)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,8 +11,9 @@ from PIL import Image
 from engine.catalog.synthetic import synthetic_sample
 from engine.images import load_image
 from engine.localise.regions import Letterbox, box_iou, regions_from_heatmap
-from engine.photos import EVAL_STYLE, TRAIN_STYLE, background_pool, compose, cut_out
+from engine.photos import DEV_STYLE, EVAL_STYLE, TRAIN_STYLE, background_pool, compose, cut_out
 from engine.photos.backgrounds import BackgroundsMissingError
+from engine.photos.clutter import ClutterPool, clutter_pool
 
 
 def _item(index: int) -> tuple[Image.Image, tuple[float, float, float, float]]:
@@ -23,15 +25,16 @@ def _item(index: int) -> tuple[Image.Image, tuple[float, float, float, float]]:
 @pytest.fixture(scope="module")
 def pools() -> dict[str, object]:
     try:
-        return {"train": background_pool("train"), "eval": background_pool("eval")}
-    except BackgroundsMissingError as exc:  # scripts/install.sh installs both pools
+        return {name: background_pool(name) for name in ("train", "dev", "eval")}
+    except BackgroundsMissingError as exc:  # scripts/install.sh installs every pool
         pytest.skip(str(exc))
 
 
 def test_pools_are_disjoint_real_photographs(pools: dict) -> None:
-    train, evaluation = pools["train"], pools["eval"]
-    assert len(train) >= 10 and len(evaluation) >= 8
-    assert not {p.resolve() for p in train.paths} & {p.resolve() for p in evaluation.paths}
+    train, dev, evaluation = pools["train"], pools["dev"], pools["eval"]
+    assert len(train) >= 10 and len(dev) >= 5 and len(evaluation) >= 8
+    files = [{p.resolve() for p in pool.paths} for pool in (train, dev, evaluation)]
+    assert not files[0] & files[1] and not files[0] & files[2] and not files[1] & files[2]
     photo = evaluation.image(0)
     assert photo.mode == "RGB" and min(photo.size) >= 256
     # A real photograph, not a flat fill: plenty of distinct colours.
@@ -118,3 +121,41 @@ def test_reduced_scale_decoding_reports_its_scale() -> None:
     decoded = load_image(buffer.getvalue(), max_side=1600)
     assert decoded.info["draft_scale"] * decoded.width == pytest.approx(4000)
     assert "draft_scale" not in load_image(buffer.getvalue()).info
+
+
+@pytest.fixture(scope="module")
+def clutter() -> ClutterPool:
+    found = clutter_pool()
+    if not len(found):
+        pytest.skip("no clutter objects installed (apt-get install tuxpaint-stamps-default)")
+    return found
+
+
+def test_clutter_objects_are_cut_out_and_never_clothing(clutter: ClutterPool) -> None:
+    assert len(clutter) > 100
+    assert not any("clothes" in path.parts for path in clutter.paths)
+    objects = [thing for seed in range(20) if (thing := clutter.sample(np.random.default_rng(seed))) is not None]
+    assert len(objects) >= 10
+    for thing in objects:
+        assert thing.crop.size == thing.mask.shape[::-1] and max(thing.crop.size) <= 256
+        assert 0.1 <= float((thing.mask > 0.5).mean()) <= 1.0
+
+
+def test_clutter_changes_the_scene_but_stays_out_of_the_product_mask(pools: dict, clutter: ClutterPool) -> None:
+    image, bbox = _item(9)
+    cutout = cut_out(image, bbox)
+    always = replace(TRAIN_STYLE, clutter=1.0, studio_share=0.0, distractor=0.0, occlusion=0.0)
+    for seed in range(4):
+        bare = compose(cutout, pools["train"], np.random.default_rng(seed), replace(always, clutter=0.0))
+        busy = compose(cutout, pools["train"], np.random.default_rng(seed), always, clutter=clutter)
+        assert busy.jpeg != bare.jpeg
+        # Only the product is foreground: outside its box the mask holds nothing, whatever was pasted.
+        x1, y1, x2, y2 = (int(v) for v in busy.box)
+        outside = busy.mask.copy()
+        outside[y1:y2, x1:x2] = 0
+        assert outside.max() < 0.5 and busy.mask.max() > 0.5  # the box is where the mask passes 0.5
+
+
+def test_dev_and_eval_queries_never_carry_clutter() -> None:
+    assert EVAL_STYLE.clutter == 0.0 and DEV_STYLE.clutter == 0.0 and TRAIN_STYLE.clutter > 0
+    assert DEV_STYLE.scale == EVAL_STYLE.scale and DEV_STYLE.blur_kind == TRAIN_STYLE.blur_kind
