@@ -95,14 +95,15 @@ class Localiser:
     """`locate(image)` → product regions, best first. Thread-safe; runs on `device`."""
 
     def __init__(self, net: LocaliserNet, input_size: int, config: dict[str, Any],
-                 device: torch.device | str | None = None, *, threshold: float = 0.5,
-                 confident: float = 0.8) -> None:
+                 device: torch.device | str | None = None, *, threshold: float = 0.6,
+                 confident: float = 0.9, dominant: float = 0.7) -> None:
         self.device = resolve_device(device)
         self.net = net.eval().to(self.device)
         self.input_size = input_size
         self.config = config
         self.threshold = threshold
         self.confident = confident
+        self.dominant = dominant
         mean = torch.tensor((127.0,) * 3).view(1, 3, 1, 1)
         self._mean, self._std = mean.to(self.device), torch.full((1, 3, 1, 1), 128.0, device=self.device)
         self._lock = threading.Lock()  # BatchNorm in eval is stateless; the lock guards device use
@@ -124,8 +125,13 @@ class Localiser:
         return regions_from_heatmap(probability, box, threshold=self.threshold)
 
     def is_confident(self, regions: list[Region]) -> bool:
-        """False when nothing clear was found: the bot then suggests cropping to the product."""
-        return bool(regions) and regions[0].score >= self.confident
+        """False when nothing clear was found: the bot then suggests cropping to the product.
+
+        Clear means a sure peak in a region that holds most of the photo's foreground: on the dev
+        pool, the 10% of photos whose best region holds under 70% of it got a good box half the
+        time, the others 90% of the time.
+        """
+        return bool(regions) and regions[0].score >= self.confident and regions[0].mass >= self.dominant
 
 
 def save_localiser(path: Path, net: LocaliserNet, base: Embedder, config: dict[str, Any]) -> None:

@@ -71,15 +71,16 @@ def regions_from_heatmap(
     probability: np.ndarray,
     letterbox: Letterbox,
     *,
-    threshold: float = 0.5,
-    margin: float = 0.04,
+    threshold: float = 0.6,
+    margin: float = 0.0,
     min_share: float = 0.2,
     max_regions: int = 4,
 ) -> list[Region]:
     """Blobs of `probability` (H, W, covering the square input) above `threshold`, best first.
 
     Each blob's box is its extent, mapped to photo pixels and widened by `margin` of its size on
-    every side (a tight crop loses the product's edges). Blobs with less than `min_share` of the
+    every side. The upsampled heatmap already spills past the product's edges, so by default the
+    box is the blob's extent as it is (on the dev pool a 4% margin cost 3 points of exact@5). Blobs with less than `min_share` of the
     best blob's mass are dropped as noise. Empty when nothing passes the threshold.
     """
     grid_h, grid_w = probability.shape

@@ -48,12 +48,12 @@ class PhotoTrainConfig:
     """Everything that shapes a photo-model training run (stored in both checkpoints)."""
 
     name: str = "photo"
-    rounds: int = 4  # training composites per item (embedder)
+    rounds: int = 3  # training composites per item (embedder)
     localiser_rounds: int = 2  # of those, how many also train the localiser
     dim: int = 256
     hidden: int = 768
     epochs: int = 30
-    localiser_epochs: int = 20
+    localiser_epochs: int = 15
     extract_batch: int = 8  # per-image cost on a CPU rises past ~8 (docs/PERFORMANCE.md)
     batch_size: int = 256
     lr: float = 2e-3
@@ -64,7 +64,7 @@ class PhotoTrainConfig:
     jitter: float = 0.15  # how far (share of the box) training crops miss the true box
     input_size: int = 224
     localiser_input: int = 320
-    localiser_width: int = 64
+    localiser_width: int = 48
     val_share: float = 0.1
     seed: int = 0
     workers: int = 1

@@ -66,6 +66,23 @@ def test_engine_localises_then_searches(engine: Engine, photo_settings: Settings
     assert not np.allclose(corner.vector, matches.vector)
 
 
+def test_a_box_is_searched_as_the_mean_of_its_crop_views(engine: Engine, photo_settings: Settings) -> None:
+    from engine.images import load_image
+    from engine.search import CROP_INSETS, view_box
+
+    with CatalogStore(photo_settings.catalog_path, create=False) as catalog:
+        query = next(synthetic_queries(catalog, 1, seed=6))
+    photo = load_image(query.image)
+    box = (30.0, 40.0, 230.0, 260.0)
+    matches = engine.search(query.image, 5, "ft:photo/cosine", box=box)
+    crops = [photo.crop(view_box(box, inset)) for inset in CROP_INSETS]
+    assert len(crops) >= 2 and crops[1].size[0] < crops[0].size[0]  # the inner view is smaller
+    views = engine.embed(crops, "ft:photo")
+    assert matches.vector == pytest.approx(views.mean(axis=0), abs=1e-5)
+    assert not np.allclose(matches.vector, views[0], atol=1e-4)  # not the outer crop alone
+    assert view_box((10.0, 10.0, 11.0, 11.0), 0.04) == (10, 10, 12, 12)  # never under 2×2 px
+
+
 def test_localiser_can_be_turned_off(photo_settings: Settings) -> None:
     off = Engine.from_settings(photo_settings.model_copy(update={"localiser": "none"}))
     try:
