@@ -22,7 +22,8 @@ from engine.training.photo import PhotoTrainConfig, is_current, train_photo_mode
 from scripts.lib import cli
 
 logger = logging.getLogger("train_photo")
-TUNABLE = ("name", "rounds", "localiser_rounds", "dim", "epochs", "localiser_epochs", "localiser_width", "lr", "jitter",
+TUNABLE = ("name", "rounds", "localiser_rounds", "dim", "epochs", "localiser_epochs", "localiser_width", "lr",
+           "attribute_weight", "jitter",
            "seed", "workers", "threads")
 
 
