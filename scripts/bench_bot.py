@@ -33,7 +33,7 @@ from bot.services import services
 from engine.settings import Settings
 from votes.store import VoteStore
 from scripts.lib import cli
-from scripts.lib.benchmarking import RESULTS_DIR
+from scripts.lib.benchmarking import RESULTS_DIR, is_vote_keyboard
 
 logger = logging.getLogger("bench_bot")
 LOG_LEVEL = "WARNING"  # the bot's INFO lines would drown the table
@@ -82,7 +82,7 @@ async def one_user(user: FakeUser, photos: list[bytes], k: int, vote_all: bool, 
             await asyncio.sleep(think)
         started = time.perf_counter()
         await user.send_photo(photo)
-        *_, board = await user.wait_for_messages(k + 1, timeout=300)
+        *_, board = await user.wait_through(is_vote_keyboard, timeout=300)  # the album (+ framed photo), then it
         latencies.append(time.perf_counter() - started)
         if vote_all:
             rows = (board.get("reply_markup") or {}).get("inline_keyboard") or []

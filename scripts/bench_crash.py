@@ -38,10 +38,9 @@ from bot.emulator import BotApiEmulator, FakeUser
 from engine.catalog.store import CatalogStore
 from engine.settings import Settings
 from scripts.lib import cli
-from scripts.lib.benchmarking import RESULTS_DIR
+from scripts.lib.benchmarking import RESULTS_DIR, is_vote_keyboard
 
 logger = logging.getLogger("bench_crash")
-PROMPT_PREFIX = "Top "  # captions.vote_prompt
 LOG_LEVEL = "WARNING"
 
 
@@ -106,7 +105,7 @@ async def wait_ready(emu: BotApiEmulator, polls_before: int, timeout: float = 12
 
 
 def keyboards(user: FakeUser) -> list[dict[str, Any]]:
-    return [m for m in user.messages if (m.get("text") or "").startswith(PROMPT_PREFIX)]
+    return [m for m in user.messages if is_vote_keyboard(m)]
 
 
 def albums(user: FakeUser) -> set[str]:
@@ -128,7 +127,7 @@ async def one_repeat(args: argparse.Namespace, data_source: Path, rng: random.Ra
             for user in users:  # warm-up: a keyboard per user to press during the crash
                 await user.send_photo(rng.choice(photos).read_bytes())
             for user in users:
-                await user.wait_for_messages(args.k + 1, timeout=120)
+                await user.wait_through(is_vote_keyboard, timeout=120)  # album (+ the framed photo), then it
             pressed: dict[int, int] = {}  # shown_id -> value of the last press
             presses = []
             for user in users:

@@ -189,6 +189,20 @@ class FakeUser:
         self._cursor = unread[-1][0] + 1
         return [m for _, m in unread]
 
+    async def wait_through(self, predicate: Callable[[Message], bool], timeout: float = 10) -> list[Message]:
+        """Wait for the next unread bot message that satisfies ``predicate`` (a vote keyboard, say);
+        return every unread message up to and including it, as `wait_for_messages` would."""
+        def position() -> int | None:
+            return next((i for i, (_, m) in enumerate(self._unread()) if predicate(m)), None)
+
+        if not await self.state.wait_until(lambda: position() is not None, timeout):
+            raise TimeoutError(f"no unread bot message matched within {timeout}s; have {len(self._unread())}")
+        end = position()
+        assert end is not None  # just waited for it
+        unread = self._unread()[: end + 1]
+        self._cursor = unread[-1][0] + 1
+        return [m for _, m in unread]
+
     async def wait_for(self, predicate: Callable[[Message], bool], timeout: float = 10) -> Message:
         """Wait until some live bot message (edits included) satisfies ``predicate``; return it."""
         def match() -> Message | None:

@@ -198,3 +198,11 @@ def clustered(n: int, dim: int, seed: int, chunk: int = 50_000) -> np.ndarray:
         noise = rng.standard_normal((stop - start, dim), dtype=np.float32)
         np.maximum(centres[labels] + 0.8 * noise, 0, out=out[start:stop])
     return out
+
+
+VOTE_PROMPT_PREFIX = "Top "  # bot.captions.vote_prompt: the message that carries the vote keyboard
+
+
+def is_vote_keyboard(message: dict[str, Any]) -> bool:
+    """Whether a bot message (as the emulator's FakeUser sees it) is a search's vote keyboard."""
+    return (message.get("text") or "").startswith(VOTE_PROMPT_PREFIX)
