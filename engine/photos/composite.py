@@ -143,6 +143,16 @@ def _paste(frame: Image.Image, union: np.ndarray, cutout: Cutout, rng: np.random
     return (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
 
 
+def _unmask(union: np.ndarray, shape: Image.Image, left: int, top: int) -> None:
+    """Take what `shape` (an "L" alpha pasted at `left`, `top`) hides off the product mask `union`."""
+    height, width = union.shape
+    sx1, sy1 = max(0, left), max(0, top)
+    sx2, sy2 = min(width, left + shape.width), min(height, top + shape.height)
+    if sx2 > sx1 and sy2 > sy1:
+        hidden = np.asarray(shape, np.float32)[sy1 - top : sy2 - top, sx1 - left : sx2 - left] / 255
+        union[sy1:sy2, sx1:sx2] *= 1 - hidden
+
+
 def _occlude(frame: Image.Image, union: np.ndarray, box: tuple[float, float, float, float],
              rng: np.random.Generator, style: PhotoStyle, backgrounds: BackgroundPool) -> None:
     """Cover part of the product with a patch of another photograph (a hand, a bag strap...)."""
@@ -162,12 +172,7 @@ def _occlude(frame: Image.Image, union: np.ndarray, box: tuple[float, float, flo
     else:
         ImageDraw.Draw(shape).rectangle([0, 0, ow - 1, oh - 1], fill=255)
     frame.paste(patch, (left, top), shape)
-    covered = np.zeros_like(union)
-    sx1, sy1 = max(0, left), max(0, top)
-    sx2, sy2 = min(frame.width, left + ow), min(frame.height, top + oh)
-    if sx2 > sx1 and sy2 > sy1:
-        covered[sy1:sy2, sx1:sx2] = np.asarray(shape, np.float32)[sy1 - top : sy2 - top, sx1 - left : sx2 - left] / 255
-        union *= 1 - covered
+    _unmask(union, shape, left, top)
 
 
 def _scatter(frame: Image.Image, clutter: ClutterPool, rng: np.random.Generator, style: PhotoStyle) -> None:
@@ -195,12 +200,7 @@ def _cover(frame: Image.Image, union: np.ndarray, box: tuple[float, float, float
     cy = (y2 if rng.random() < 0.6 else y1) + rng.uniform(-0.2, 0.2) * (y2 - y1)
     left, top = int(cx - size[0] / 2), int(cy - size[1] / 2)
     frame.paste(layer, (left, top), alpha)
-    covered = np.zeros_like(union)
-    sx1, sy1 = max(0, left), max(0, top)
-    sx2, sy2 = min(frame.width, left + size[0]), min(frame.height, top + size[1])
-    if sx2 > sx1 and sy2 > sy1:
-        covered[sy1:sy2, sx1:sx2] = np.asarray(alpha, np.float32)[sy1 - top : sy2 - top, sx1 - left : sx2 - left] / 255
-        union *= 1 - covered
+    _unmask(union, alpha, left, top)
 
 
 def _light(frame: Image.Image, rng: np.random.Generator, style: PhotoStyle) -> Image.Image:
