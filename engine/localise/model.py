@@ -25,7 +25,7 @@ from engine.embedders.base import Embedder, letterbox, pil_to_uint8_tensor, reso
 from engine.embedders.checkpoints import load_checkpoint, save_checkpoint
 from engine.embedders.registry import load_checkpoint_base, load_embedder
 from engine.errors import CheckpointMismatchError
-from engine.localise.regions import Letterbox, Region, regions_from_heatmap
+from engine.localise.regions import FOREGROUND_THRESHOLD, Letterbox, Region, regions_from_heatmap
 from engine.provenance import describe_base
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class Localiser:
     """`locate(image)` → product regions, best first. Thread-safe; runs on `device`."""
 
     def __init__(self, net: LocaliserNet, input_size: int, config: dict[str, Any],
-                 device: torch.device | str | None = None, *, threshold: float = 0.6,
+                 device: torch.device | str | None = None, *, threshold: float = FOREGROUND_THRESHOLD,
                  confident: float = 0.9, dominant: float = 0.7) -> None:
         self.device = resolve_device(device)
         self.net = net.eval().to(self.device)

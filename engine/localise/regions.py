@@ -11,6 +11,7 @@ import numpy as np
 from scipy import ndimage
 
 Box = tuple[float, float, float, float]
+FOREGROUND_THRESHOLD = 0.6  # heatmap probability that counts as product (chosen on the dev pool)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def regions_from_heatmap(
     probability: np.ndarray,
     letterbox: Letterbox,
     *,
-    threshold: float = 0.6,
+    threshold: float = FOREGROUND_THRESHOLD,
     margin: float = 0.0,
     min_share: float = 0.2,
     max_regions: int = 4,
