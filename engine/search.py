@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from engine.appearance import APPEARANCE_FILE, AppearanceTable, colour_descriptor
 from engine.catalog.store import CatalogStore, Item
 from engine.embedders import Embedder, available_embedders, load_embedder
 from engine.errors import EngineError, IndexCorruptError, InvalidImageError, UnknownNameError
@@ -58,13 +59,15 @@ class Matches(list[Match]):
     best first; `confident` False when the localiser found nothing clear (crop tip). For a
     projection (ft:) embedder, `base_vector` is its built-in base's feature of the same region,
     `base_embedder` that built-in: what a vote is recorded with, so retraining learns from it.
+    `appearance` is the searched region's colour descriptor (engine.appearance), recorded too.
     """
 
     def __init__(self, matches: Sequence[Match] = (), vector: np.ndarray | None = None, *,
                  box: Box | None = None, regions: Sequence[Region] = (), confident: bool = True,
                  photo_size: tuple[int, int] | None = None, base_vector: np.ndarray | None = None,
-                 base_embedder: str | None = None) -> None:
+                 base_embedder: str | None = None, appearance: np.ndarray | None = None) -> None:
         super().__init__(matches)
+        self.appearance = appearance
         self.vector = vector
         self.base_vector = base_vector
         self.base_embedder = base_embedder
@@ -79,7 +82,8 @@ class Matches(list[Match]):
     def replaced(self, matches: Sequence[Match]) -> Matches:
         """Other matches (re-ranked, interleaved) for the same photo: what was searched is kept."""
         return Matches(matches, self.vector, box=self.box, regions=self.regions, confident=self.confident,
-                       photo_size=self.photo_size, base_vector=self.base_vector, base_embedder=self.base_embedder)
+                       photo_size=self.photo_size, base_vector=self.base_vector, base_embedder=self.base_embedder,
+                       appearance=self.appearance)
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,7 @@ class Prepared:
     regions: tuple[Region, ...]
     confident: bool
     photo_size: tuple[int, int]
+    appearance: np.ndarray  # the colour descriptor of the searched crop
 
 
 @dataclass(frozen=True)
@@ -116,9 +121,12 @@ class Engine:
         decode_threads: int = DEFAULT_DECODE_THREADS,
         backend: IndexBackend | None = None,
         localiser: Localiser | None = None,
+        appearance: AppearanceTable | None = None,
     ) -> None:
         self.catalog = catalog
         self.localiser = localiser
+        # Catalog colour descriptors for personal re-ranking (in memory only unless given a file).
+        self.appearance = appearance or AppearanceTable(catalog)
         # The served models live in one swappable snapshot (engine/live.py): hot reloads replace it.
         self.models = LiveModels(ModelSet(dict(embedders), dict(indexes)))
         self.backend = backend  # closed with the engine (Milvus holds a connection)
@@ -162,7 +170,7 @@ class Engine:
         logger.info("engine ready: %d items, variants %s (%s), localiser %s", len(catalog), sorted(indexes),
                     backend.name, localiser.config.get("name", "on") if localiser else "off")
         return cls(catalog, embedders, indexes, max_image_pixels=settings.max_image_pixels, backend=backend,
-                   localiser=localiser)
+                   localiser=localiser, appearance=AppearanceTable(catalog, settings.embeddings_dir / APPEARANCE_FILE))
 
     def close(self) -> None:
         self._decoder.shutdown(wait=False)
@@ -230,7 +238,8 @@ class Engine:
                 found = self.search_vectors(features[row : row + 1], query.k, query.variant)[0]
                 results[position] = Matches(found, features[row], box=done.box, regions=done.regions,
                                             confident=done.confident, photo_size=done.photo_size,
-                                            base_vector=None if base is None else base[row], base_embedder=model.base)
+                                            base_vector=None if base is None else base[row], base_embedder=model.base,
+                                            appearance=done.appearance)
         return results
 
     def _prepare(self, query: Query) -> Prepared | EngineError:
@@ -254,7 +263,7 @@ class Engine:
             if box is not None:
                 crops = [image.crop(view_box(box, inset, scale)) for inset in CROP_INSETS]
             pixels = torch.stack([embedder.preprocess(crop) for crop in crops])
-            return Prepared(pixels, box, tuple(regions), confident, full_size)
+            return Prepared(pixels, box, tuple(regions), confident, full_size, colour_descriptor(crops[0]))
         except (InvalidImageError, UnknownNameError) as exc:
             return exc
 
@@ -277,6 +286,10 @@ class Engine:
     def stored_vectors(self, variant: str, ids: Sequence[int]) -> np.ndarray:
         """What the variant's index stores for `ids` (raw features for l2/l1/cosine indexes)."""
         return self._index(variant).vectors(list(ids))
+
+    def appearance_of(self, ids: Sequence[int]) -> np.ndarray:
+        """Catalog items' colour descriptors (personal re-ranking); described on first use."""
+        return self.appearance.get(list(ids))
 
     def _matches(self, ids: np.ndarray, distances: np.ndarray) -> list[Match]:
         items = self.catalog.get_many(ids.tolist())

@@ -78,6 +78,10 @@ class BatchingSearcher:
         """The index's stored vectors of `ids` (personal re-ranking), off the loop."""
         return await asyncio.to_thread(self.engine.stored_vectors, variant, ids)
 
+    async def appearance_of(self, ids: Sequence[int]) -> np.ndarray:
+        """Catalog items' colour descriptors (personal re-ranking), off the loop."""
+        return await asyncio.to_thread(self.engine.appearance_of, ids)
+
     async def _run(self) -> None:
         assert self._queue is not None
         while True:
