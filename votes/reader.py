@@ -44,6 +44,7 @@ class VotePairs:
     query_vectors: list[np.ndarray | None]  # the stored feature (None: use query_item's)
     variants: list[str]
     embedders: list[str]
+    query_appearances: list[np.ndarray | None]  # the stored colour descriptor (None: use query_item's)
 
     def __len__(self) -> int:
         return len(self.value)
@@ -52,7 +53,8 @@ class VotePairs:
         rows = np.flatnonzero(mask)
         return VotePairs(self.user[rows], self.group[rows], self.query_item[rows], self.item[rows],
                          self.value[rows], [self.query_vectors[r] for r in rows],
-                         [self.variants[r] for r in rows], [self.embedders[r] for r in rows])
+                         [self.variants[r] for r in rows], [self.embedders[r] for r in rows],
+                         [self.query_appearances[r] for r in rows])
 
 
 class VoteReader:
@@ -92,24 +94,28 @@ class VoteReader:
         """Every vote as training pairs (search votes first, then game votes)."""
         search = self.search_votes()
         game = self.game_votes() if include_game else []
-        # one tuple per vote: (user, group, query item, item, value, vector, variant, embedder)
-        rows: list[tuple[int, int, int, int, int, np.ndarray | None, str, str]] = [
+        # one tuple per vote: (user, group, query item, item, value, vector, variant, embedder, colour)
+        rows: list[tuple[int, int, int, int, int, np.ndarray | None, str, str, np.ndarray | None]] = [
             (r["user_id"], r["query_id"], -1 if r["query_item_id"] is None else r["query_item_id"], r["item_id"],
-             r["value"], np.frombuffer(r["query_vector"], dtype=np.float32) if r["query_vector"] else None,
-             r["variant"], r["embedder"])
+             r["value"], _floats(r["query_vector"]), r["variant"], r["embedder"], _floats(r["query_appearance"]))
             for r in search
         ] + [
             (r["user_id"], -r["pair_id"], r["item_a"], r["item_b"], r["value"], None, r["variant"],
-             r["variant"].rpartition("/")[0])
+             r["variant"].rpartition("/")[0], None)
             for r in game
         ]
         user, group, query_item, item, value = ([row[n] for row in rows] for n in range(5))
-        vectors = [row[5] for row in rows]
+        vectors, colours = [row[5] for row in rows], [row[8] for row in rows]
         variants, embedders = [row[6] for row in rows], [row[7] for row in rows]
         logger.info("read %d search votes and %d game votes from %s", len(search), len(game), self.path)
         return VotePairs(np.asarray(user, np.int64), np.asarray(group, np.int64),
                          np.asarray(query_item, np.int64), np.asarray(item, np.int64),
-                         np.asarray(value, np.float32), vectors, variants, embedders)
+                         np.asarray(value, np.float32), vectors, variants, embedders, colours)
+
+
+def _floats(blob: bytes | None) -> np.ndarray | None:
+    """A float32 vector stored as raw bytes (None or empty: not recorded)."""
+    return np.frombuffer(blob, dtype=np.float32) if blob else None
 
 
 def read_votes(path: str | Path, *, include_game: bool = True) -> VotePairs:

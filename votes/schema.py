@@ -23,6 +23,8 @@ Tables
   arrived; `status` pending → done (or failed after repeated crashes), so a restart replays what
   was in flight exactly once. `queries.update_id` names the update a search answered, so a
   replayed photo reuses its recorded search instead of recording a second one.
+- (4) queries.query_appearance: the searched product's colour descriptor (engine.appearance,
+  float32 bytes), so personal adapters can learn how much colour matters to a user.
 """
 from __future__ import annotations
 
@@ -116,5 +118,9 @@ MIGRATIONS: list[str] = [
     CREATE INDEX inbox_pending ON inbox(status) WHERE status = 'pending';
     ALTER TABLE queries ADD COLUMN update_id INTEGER;
     CREATE UNIQUE INDEX queries_update ON queries(update_id) WHERE update_id IS NOT NULL;
+    """,
+    # 4: the searched product's colour, for personal adapters
+    """
+    ALTER TABLE queries ADD COLUMN query_appearance BLOB;
     """,
 ]

@@ -14,7 +14,8 @@ SEARCH_VOTES = (
     " s.shown_id AS shown_id, s.rank AS rank, s.item_id AS item_id, s.distance AS distance,"
     " q.query_id AS query_id, COALESCE(s.variant, q.variant) AS variant, q.embedder AS embedder,"
     " q.variant AS query_variant, q.model_version AS model_version,"
-    " q.query_item_id AS query_item_id, q.query_vector AS query_vector"
+    " q.query_item_id AS query_item_id, q.query_vector AS query_vector,"
+    " q.query_appearance AS query_appearance"
     " FROM votes v JOIN shown s ON s.shown_id = v.shown_id JOIN queries q ON q.query_id = s.query_id"
 )
 

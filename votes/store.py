@@ -225,6 +225,7 @@ class VoteStore:
         file_id: str | None = None,
         query_item_id: int | None = None,
         query_vector: np.ndarray | None = None,
+        query_appearance: np.ndarray | None = None,
         model_version: str | None = None,
         credit: Sequence[str] | None = None,
         interleaving: tuple[str, str] | None = None,
@@ -236,16 +237,17 @@ class VoteStore:
         `credit`: for each match, the variant that contributed it. `update_id` (the Telegram update
         it answered) makes a replay find it: see `query_for_update`.
         """
-        vector = _vector_blob(query_vector)
+        vector, colour = _vector_blob(query_vector), _vector_blob(query_appearance)
         if credit is not None and len(credit) != len(matches):
             raise ValueError(f"{len(credit)} credits for {len(matches)} matches")
         async with self._transaction() as db:
             await _ensure_user(db, user_id)
             cursor = await db.execute(
                 "INSERT INTO queries (user_id, created_at, variant, embedder, photo_sha256, file_id,"
-                " query_item_id, query_vector, model_version, update_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (user_id, _now(), variant, embedder, photo_sha256, file_id, query_item_id, vector, model_version,
-                 update_id),
+                " query_item_id, query_vector, query_appearance, model_version, update_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (user_id, _now(), variant, embedder, photo_sha256, file_id, query_item_id, vector, colour,
+                 model_version, update_id),
             )
             query_id = int(cursor.lastrowid or 0)
             shown_ids = []

@@ -141,6 +141,7 @@ async def search_and_reply(context: ContextTypes.DEFAULT_TYPE, svc: Services, me
     query_id, shown_ids = await svc.store.record_query(
         user_id, found.variant, found.embedder, [(int(m.item.id or 0), m.distance) for m in matches],
         photo_sha256=hashlib.sha256(data).hexdigest(), file_id=file_id, query_vector=found.vector,
+        query_appearance=matches.appearance,
         model_version=found.model_version, credit=found.credit, interleaving=found.interleaving,
         update_id=update_id,
     )

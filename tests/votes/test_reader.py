@@ -16,7 +16,8 @@ async def _fill(path: Path) -> VoteStore:
     store = VoteStore(path)
     await store.initialize()
     _, shown = await store.record_query(ALICE, "e/l2", "e", [(10, 0.1), (11, 0.2), (12, 0.3)],
-                                        query_item_id=3, query_vector=np.arange(4, dtype=np.float32))
+                                        query_item_id=3, query_vector=np.arange(4, dtype=np.float32),
+                                        query_appearance=np.full(3, 0.5, np.float32))
     await store.record_vote(ALICE, 1, shown_id=shown[0])
     await store.record_vote(ALICE, -1, shown_id=shown[2])
     _, other = await store.record_query(BOB, "e/cosine", "e", [(20, 0.5)])
@@ -39,6 +40,7 @@ async def test_reader_sees_what_the_store_reports(tmp_path: Path) -> None:
     assert pairs.query_item.tolist() == [3, 3, -1, 30]
     assert pairs.embedders == ["e", "e", "e", "f"] and pairs.group[-1] < 0
     assert pairs.query_vectors[0].tolist() == [0, 1, 2, 3] and pairs.query_vectors[2] is None
+    assert pairs.query_appearances[1].tolist() == [0.5] * 3 and pairs.query_appearances[2] is None
     tally: dict[tuple[str, str], list[int]] = {}
     for variant, group, value in zip(pairs.variants, pairs.group, pairs.value):
         up_down = tally.setdefault((variant, "search" if group > 0 else "game"), [0, 0])
