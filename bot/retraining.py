@@ -31,10 +31,10 @@ def retrain(settings: Settings, name: str, indexes: IndexBackend | None = None) 
     opened in this thread)."""
     paths = RetrainPaths.from_settings(settings, indexes)
     with CatalogStore(settings.catalog_path, create=False) as catalog:
-        return retrain_from_votes(catalog, paths, name=name, metrics=(settings.interleave_metric,),
-                                  device=settings.device, min_votes=settings.retrain_min_votes,
-                                  config=RetrainConfig(min_user_votes=settings.personal_min_votes),
-                                  progress=False, allow_random=settings.allow_random_weights)
+        return retrain_from_votes(catalog, paths, RetrainConfig(
+            name=name, metrics=(settings.interleave_metric,), device=settings.device,
+            min_votes=settings.retrain_min_votes, min_user_votes=settings.personal_min_votes, progress=False,
+            allow_random=settings.allow_random_weights))
 
 
 async def retrain_and_enter(svc: Services) -> RetrainOutcome | None:

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from engine.embedders.projection import project
-from engine.feedback.personal import rerank
+from engine.feedback.personal import Adapter, rerank
 from engine.feedback.personal_bench import BenchUser, measure, summary
 from engine.feedback.retrain import RetrainConfig
 from engine.index import VariantIndex, brute_force_knn
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> list[Row]:
         for q in queries:
             cand, _ = base.search(features[q : q + 1], size + 1)
             cand = cand[0][cand[0] != q][:size]
-            top, _ = rerank((weight, bias), features[q], cand, base.vectors(cand.tolist()), 5)
+            top, _ = rerank(Adapter(weight, bias), features[q], cand, base.vectors(cand.tolist()), 5)
             hits.append(precision(top, q, colour))
             recall.append(len(set(top.tolist()) & set(exact[int(q)].tolist())) / 5)
         rows.append({"mechanism": f"rerank-{size}", "ms_per_query": 1000 * (time.perf_counter() - started) / len(queries),

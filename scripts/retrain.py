@@ -63,16 +63,15 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args, settings = cli.parse(build_parser, argv)
     votes = args.votes or settings.votes_path
-    config = RetrainConfig(dim=args.dim, steps=args.steps, category_weight=args.category_weight,
-                           min_user_votes=args.min_user_votes, seed=args.seed)
-    name = args.name or (timestamped_name() if args.as_challenger else "votes-proj")
+    config = RetrainConfig(
+        name=args.name or (timestamped_name() if args.as_challenger else "votes-proj"), base=args.base,
+        input_size=args.input_size, device=args.device, min_votes=args.min_votes, holdout=args.holdout,
+        metrics=tuple(cli.metric_names(args.metrics)), k=args.k, tastes=read_tastes(args.tastes or tastes_path(votes)),
+        progress=not args.quiet, dim=args.dim, steps=args.steps, category_weight=args.category_weight,
+        min_user_votes=args.min_user_votes, seed=args.seed)
     try:
         with CatalogStore(settings.catalog_path, create=False) as catalog, closing(open_backend(settings)) as indexes:
-            outcome = retrain_from_votes(
-                catalog, RetrainPaths.from_settings(settings, indexes, votes), name=name, base=args.base,
-                input_size=args.input_size, metrics=tuple(cli.metric_names(args.metrics)),
-                device=args.device, config=config, min_votes=args.min_votes, holdout=args.holdout,
-                tastes=read_tastes(args.tastes or tastes_path(votes)), k=args.k, progress=not args.quiet)
+            outcome = retrain_from_votes(catalog, RetrainPaths.from_settings(settings, indexes, votes), config)
     except NotEnoughVotes as exc:
         logger.error("refusing to retrain: %s", exc)
         print(f"refusing to retrain: {exc}")

@@ -54,7 +54,7 @@ def served_p_at_k(adapters: UserAdapters, user: int, index: VariantIndex, featur
         ids, _ = index.search(features[query : query + 1], candidates + 1)
         ids = ids[0][ids[0] != query]
         if adapters.has(user):
-            ids, _ = rerank(adapters.projections[user], features[query], ids, index.vectors(ids.tolist()), k)
+            ids, _ = rerank(adapters.of(user), features[query], ids, index.vectors(ids.tolist()), k)
         hits.append(float((labels[ids[:k]] == labels[query]).mean()))
     return float(np.mean(hits))
 

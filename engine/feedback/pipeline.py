@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.appearance import APPEARANCE_FILE, AppearanceTable
 from engine.build import build_embedder_indexes
 from engine.catalog.store import CatalogStore, Item
 from engine.embedders import load_embedder
@@ -21,8 +22,8 @@ from engine.embedders.checkpoints import FINETUNED_PREFIX, load_checkpoint
 from engine.embedders.projection import PROJECTION_KIND, project, save_projection_checkpoint
 from engine.embedders.registry import BUILTIN_EMBEDDERS
 from engine.errors import UnknownNameError
-from engine.feedback.measures import before_after
-from engine.feedback.personal import UserAdapters, adapters_path
+from engine.feedback.measures import before_after, queries_by_user
+from engine.feedback.personal import Adapter, UserAdapters, adapters_path
 from engine.feedback.retrain import (
     NotEnoughVotes,
     RetrainConfig,
@@ -32,7 +33,7 @@ from engine.feedback.retrain import (
     held_out_mask,
     train_projection,
     pca_init,
-    train_user_projection,
+    train_user_adapter,
 )
 from votes.reader import VotePairs, read_votes
 from engine.index.backends import IndexBackend
@@ -102,40 +103,45 @@ def choose_votes(pairs: VotePairs, base: str | None, min_votes: int, models_dir:
     return chosen, chosen_base
 
 
-def retrain_from_votes(
-    catalog: CatalogStore, paths: RetrainPaths, *, name: str, base: str | None = None,
-    input_size: int | None = None, metrics: tuple[Metric, ...] = ("l2", "cosine"), device: str | None = None,
-    config: RetrainConfig | None = None, min_votes: int = 50, holdout: float = 0.2,
-    tastes: dict[int, str] | None = None, k: int = 5, progress: bool = True, allow_random: bool = False,
-) -> RetrainOutcome:
-    config = config or RetrainConfig()
-    pairs, base = choose_votes(read_votes(paths.votes), base, min_votes, paths.models_dir)
-    embedder = load_embedder(base, device, input_size=input_size, allow_random=allow_random)
-    run = embed_catalog(catalog, embedder, paths.embeddings_dir, progress=progress)
+def retrain_from_votes(catalog: CatalogStore, paths: RetrainPaths, config: RetrainConfig) -> RetrainOutcome:
+    """Votes → ft:<config.name>: a projection, per-user adapters, held-out figures, indexes."""
+    pairs, base = choose_votes(read_votes(paths.votes), config.base, config.min_votes, paths.models_dir)
+    embedder = load_embedder(base, config.device, input_size=config.input_size, allow_random=config.allow_random)
+    run = embed_catalog(catalog, embedder, paths.embeddings_dir, progress=config.progress)
     ids, features = run.ids, run.features
-    held = held_out_mask(pairs, holdout, config.seed)
-    train = build_training_set(pairs.subset(~held), ids, features)
-    test = build_training_set(pairs.subset(held), ids, features)
-    if len(train) < min_votes:
-        raise NotEnoughVotes(f"Only {len(train)} usable training votes after the hold-out; need {min_votes}.")
+    colours = AppearanceTable(catalog, paths.embeddings_dir / APPEARANCE_FILE)
+    catalog_colours = None
+    if max(Counter(pairs.user.tolist()).values()) >= config.min_user_votes:  # someone may get an adapter
+        colours.fill(ids.tolist())  # the bot re-ranks by the catalog's colours from this file
+        catalog_colours = colours.get(ids.tolist())
+    colour_of = colours.get if catalog_colours is not None else None
+
+    held = held_out_mask(pairs, config.holdout, config.seed)
+    train = build_training_set(pairs.subset(~held), ids, features, colour_of)
+    test = build_training_set(pairs.subset(held), ids, features, colour_of)
+    # Adapters learn from all of their user's votes: `fit_adapters` holds out queries of its own
+    # (cross-validation by query) to decide whom to serve, and with a few dozen searches per user
+    # the global hold-out would take a fifth of the evidence that decision needs.
+    everyone = build_training_set(pairs, ids, features, colour_of)
+    if len(train) < config.min_votes:
+        raise NotEnoughVotes(f"Only {len(train)} usable training votes after the hold-out; need {config.min_votes}.")
+
     items = catalog.get_many(ids.tolist())
     catalog_items = [items[int(i)] for i in ids.tolist()]
     init = pca_init(features, config.dim)
     weight, bias = train_projection(train, features, category_labels(catalog_items), config, init)
-    adapters, verdicts = fit_adapters(train, init, config)
-    train_queries: dict[int, set[int]] = {}
-    for user, item in zip(train.user.tolist(), train.query_item.tolist()):
-        train_queries.setdefault(int(user), set()).add(int(item))
+    adapters, verdicts = fit_adapters(everyone, init, config)
+
     figures = before_after(features, weight, bias, UserAdapters(adapters), ids, catalog_items, test,
-                           tastes or {}, k, train_queries)
+                           config.tastes, config.k, queries_by_user(everyone), appearance=catalog_colours)
     figures["adapters"] = verdicts
-    path = paths.models_dir / f"{name}.pt"
+    path = paths.models_dir / f"{config.name}.pt"
     UserAdapters(adapters, base=embedder.name).save(adapters_path(path))  # beside, not inside: /forget can delete one
     save_projection_checkpoint(path, embedder, weight, bias, {}, trained_on={
         "votes": str(paths.votes), "train_votes": len(train), "held_out_votes": len(test),
         "catalog_id": catalog.catalog_id, "config": vars(config), "figures": figures})
-    rebuild_indexes(catalog, paths, name, ids, project(features, weight, bias), metrics, device)
-    return RetrainOutcome(f"ft:{name}", path, len(train), len(test), sorted(adapters), figures)
+    rebuild_indexes(catalog, paths, config.name, ids, project(features, weight, bias), config.metrics, config.device)
+    return RetrainOutcome(f"ft:{config.name}", path, len(train), len(test), sorted(adapters), figures)
 
 
 def category_labels(items: list[Item]) -> np.ndarray:
@@ -146,14 +152,14 @@ def category_labels(items: list[Item]) -> np.ndarray:
 
 def fit_adapters(
     train: TrainingSet, init: tuple[np.ndarray, np.ndarray], config: RetrainConfig
-) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[int, dict[str, Any]]]:
-    """A personal projection for every user with enough votes whose own held-out votes back it.
+) -> tuple[dict[int, Adapter], dict[int, dict[str, Any]]]:
+    """A personal adapter for every user with enough votes whose own held-out votes back it.
 
     Returns (adapters, verdicts): each verdict says on how many held-out queries the adapter
     ordered the user's (👍, 👎) pairs better (wins) or worse (losses) than the base features,
     and whether the adapter is served.
     """
-    adapters: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    adapters: dict[int, Adapter] = {}
     verdicts: dict[int, dict[str, Any]] = {}
     for user, count in Counter(train.user.tolist()).items():
         if count < config.min_user_votes:
@@ -164,7 +170,8 @@ def fit_adapters(
         verdicts[int(user)] = {"votes": count, "wins": verdict.wins, "losses": verdict.losses,
                                "queries": verdict.queries, "p": verdict.p_value, "served": serve}
         if serve:
-            adapters[int(user)] = train_user_projection(mine, init, config)
+            adapters[int(user)] = train_user_adapter(mine, init, config)
+            verdicts[int(user)]["appearance_weight"] = adapters[int(user)].appearance_weight
         logger.info("user %d: %d votes; adapter %s (held-out queries won %d, lost %d, p=%.3g)", user, count,
                     "served" if serve else "not served", verdict.wins, verdict.losses, verdict.p_value)
     return adapters, verdicts

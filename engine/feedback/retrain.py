@@ -7,14 +7,17 @@ the training votes with
   * a ranking loss within each query (every 👍 match closer than every 👎 match),
   * the catalog's categories, where they exist, through a linear classifier on z, so category
     neighbourhoods survive whatever the votes ask for.
-Per-user projections: for every user with at least `min_user_votes` training votes, their own
+Per-user adapters: for every user with at least `min_user_votes` training votes, their own
 Wᵤ, bᵤ, from the same PCA start, trained on that user's votes only (no category loss: a user who
-judges by pattern should get pattern neighbours). A projection is kept only when it orders the
-user's own votes better than the base features do on queries it was not fitted on
-(`cross_validate_user`, folds by query; a sign test over the held-out queries whose (👍, 👎)
-pairs the projection orders better or worse than the base): with tens of votes a 256×d projection can fit noise, and an adapter that fits
-noise would serve that user worse results than having none. Applied at search
-time by engine.feedback.personal.UserAdapters (re-ranking the base index's candidates).
+judges by pattern should get pattern neighbours), then the weight αᵤ of colour distance
+(engine.appearance) that best orders their (👍, 👎) pairs, from `appearance_weights` (0 = none):
+one number, so tens of votes suffice where the base features hold too little colour for Wᵤ to
+find. An adapter is kept only when it orders the user's own votes better than the base features
+do on queries it was not fitted on (`cross_validate_user`, folds by query; a sign test over the
+held-out queries whose (👍, 👎) pairs the adapter orders better or worse than the base): with
+tens of votes a 256×d projection can fit noise, and an adapter that fits noise would serve that
+user worse results than having none. Applied at search time by engine.feedback.personal
+(re-ranking the base index's candidates).
 """
 from __future__ import annotations
 
@@ -25,9 +28,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.embedders.projection import project
 from engine.feedback.interleaving import sign_test_p
 from engine.feedback.measures import query_wins, squared_distances
+from engine.feedback.personal import Adapter, AppearanceLookup
+from engine.index.metrics import Metric
 from votes.reader import VotePairs
 
 logger = logging.getLogger(__name__)
@@ -39,6 +43,19 @@ class NotEnoughVotes(ValueError):
 
 @dataclass
 class RetrainConfig:
+    """One retraining run, top to bottom: what to make, from which votes, how to train, what to build."""
+
+    name: str = "votes-proj"  # the new embedder is ft:<name>
+    base: str | None = None  # the built-in (or ft: projection of one) whose votes to learn from; None: most voted
+    input_size: int | None = None  # the base embedder's input size (None: its default)
+    device: str | None = None
+    allow_random: bool = False  # tests and CI: a base embedder without its pretrained weights
+    min_votes: int = 50  # refuse to retrain below this many usable votes
+    holdout: float = 0.2  # share of queries held out for the before/after figures
+    metrics: tuple[Metric, ...] = ("l2", "cosine")  # indexes to build for ft:<name>
+    k: int = 5  # precision@k in the figures
+    tastes: dict[int, str] = field(default_factory=dict)  # simulated users' tastes, for their figures
+    progress: bool = True
     dim: int = 256
     steps: int = 300
     batch: int = 256
@@ -52,12 +69,17 @@ class RetrainConfig:
     user_anchor_weight: float = 0.1  # a user's projection may move further from the PCA start than the global one
     user_folds: int = 4  # cross-validation folds (by query) that decide whether an adapter is served
     user_alpha: float = 0.05  # an adapter is served when it beats the base on held-out votes at this level
+    # the weights of colour distance an adapter may choose (distances: projection 0..4, colour 0..2)
+    appearance_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
     seed: int = 0
 
 
 @dataclass
 class TrainingSet:
-    """Votes as tensors over catalog rows: q (query features), x (match features), y (±1)."""
+    """Votes as tensors over catalog rows: q (query features), x (match features), y (±1).
+
+    `qa`, `xa`: the query's and the match's colour descriptors (None: not known, colour unused).
+    """
 
     q: torch.Tensor
     x: torch.Tensor
@@ -65,6 +87,8 @@ class TrainingSet:
     user: np.ndarray
     group: np.ndarray
     query_item: np.ndarray
+    qa: np.ndarray | None = None
+    xa: np.ndarray | None = None
     ranking: torch.Tensor = field(default_factory=lambda: torch.zeros((0, 2), dtype=torch.int64))
 
     def __post_init__(self) -> None:
@@ -76,7 +100,8 @@ class TrainingSet:
     def only(self, mask: np.ndarray) -> TrainingSet:
         rows = torch.from_numpy(np.flatnonzero(mask))
         return TrainingSet(self.q[rows], self.x[rows], self.y[rows], self.user[mask], self.group[mask],
-                           self.query_item[mask])
+                           self.query_item[mask], None if self.qa is None else self.qa[mask],
+                           None if self.xa is None else self.xa[mask])
 
 
 def ranking_pairs(group: np.ndarray, value: np.ndarray) -> torch.Tensor:
@@ -98,8 +123,13 @@ def held_out_mask(pairs: VotePairs, fraction: float, seed: int) -> np.ndarray:
     return np.isin(pairs.group, chosen)
 
 
-def build_training_set(pairs: VotePairs, ids: np.ndarray, features: np.ndarray) -> TrainingSet:
-    """Resolve item ids to catalog features; votes on items no longer in the catalog are dropped."""
+def build_training_set(pairs: VotePairs, ids: np.ndarray, features: np.ndarray,
+                       appearance_of: AppearanceLookup | None = None) -> TrainingSet:
+    """Resolve item ids to catalog features; votes on items no longer in the catalog are dropped.
+
+    With `appearance_of` (item ids → colour descriptors), the set carries colour too: the query's
+    own descriptor as recorded, else its catalog item's (simulated users, game pairs).
+    """
     row_of = {int(i): r for r, i in enumerate(ids.tolist())}
     keep, queries = [], []
     for n in range(len(pairs)):
@@ -115,8 +145,16 @@ def build_training_set(pairs: VotePairs, ids: np.ndarray, features: np.ndarray) 
         logger.warning("dropped %d votes whose items or vectors are gone", len(pairs) - len(keep))
     x_rows = [row_of[int(i)] for i in pairs.item[keep_arr]]
     q = torch.from_numpy(np.stack(queries).astype(np.float32)) if queries else torch.zeros((0, features.shape[1]))
+    qa = xa = None
+    if appearance_of is not None and len(keep):
+        xa = appearance_of(pairs.item[keep_arr].tolist())
+        recorded = [pairs.query_appearances[n] for n in keep]
+        from_catalog = [int(pairs.query_item[n]) for n, a in zip(keep, recorded) if a is None or a.shape != xa.shape[1:]]
+        catalog_rows = dict(zip(from_catalog, appearance_of(from_catalog))) if from_catalog else {}
+        qa = np.stack([a if a is not None and a.shape == xa.shape[1:] else catalog_rows[int(pairs.query_item[n])]
+                       for n, a in zip(keep, recorded)]).astype(np.float32)
     return TrainingSet(q, torch.from_numpy(features[x_rows]), torch.from_numpy(pairs.value[keep_arr]),
-                       pairs.user[keep_arr], pairs.group[keep_arr], pairs.query_item[keep_arr])
+                       pairs.user[keep_arr], pairs.group[keep_arr], pairs.query_item[keep_arr], qa, xa)
 
 
 def pca_init(features: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -195,6 +233,41 @@ def _fit(
     return linear.weight.detach().numpy().copy(), linear.bias.detach().numpy().copy()
 
 
+def train_user_adapter(data: TrainingSet, init: tuple[np.ndarray, np.ndarray], config: RetrainConfig) -> Adapter:
+    """One user's adapter: their projection, and the weight of colour that best explains their votes."""
+    weight, bias = train_user_projection(data, init, config)
+    return Adapter(weight, bias, appearance_weight(data, init, config))
+
+
+def appearance_weight(data: TrainingSet, init: tuple[np.ndarray, np.ndarray], config: RetrainConfig) -> float:
+    """The α of `config.appearance_weights` whose distances d = d_start + α·d_colour best explain the
+    user's (👍, 👎) pairs: the lowest logistic loss of softplus(s·(d👍 − d👎)) at its best scale s.
+
+    d_start is the distance under the PCA start `init`, not under the user's trained projection:
+    that one was fitted to these very votes and would explain them alone, leaving no room for
+    colour (measured: α = 0 or 0.25 chosen for pure colour voters). With a free scale, α trades
+    the two distances off instead of trading correct pairs against wrong ones. 0 when the votes
+    carry no colour or have no pair to order; ties go to the smaller α.
+    """
+    if data.qa is None or data.xa is None or not len(data.ranking):
+        return 0.0
+    start = Adapter(*init)
+    projected = squared_distances(start.space(data.q.numpy()), start.space(data.x.numpy()))
+    colour = squared_distances(data.qa, data.xa)
+    pos, neg = data.ranking[:, 0].numpy(), data.ranking[:, 1].numpy()
+    best, best_loss = 0.0, float("inf")
+    for alpha in sorted(config.appearance_weights):
+        margin = (projected + alpha * colour)[pos] - (projected + alpha * colour)[neg]
+        scale = margin.std() or 1.0
+        loss = min(float(np.logaddexp(0.0, s * margin / scale).mean()) for s in APPEARANCE_SCALES)
+        if loss < best_loss - 1e-9:
+            best, best_loss = float(alpha), loss
+    return best
+
+
+APPEARANCE_SCALES = tuple(2.0 ** np.arange(-3, 6))  # logistic scales tried per α, on margins in std units
+
+
 def train_user_projection(
     data: TrainingSet, init: tuple[np.ndarray, np.ndarray], config: RetrainConfig
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -246,9 +319,9 @@ def cross_validate_user(
         test = data.only(fold == held)
         if not len(test.ranking) or len(test) == len(data):
             continue
-        weight, bias = train_user_projection(data.only(fold != held), init, config)
+        adapter = train_user_adapter(data.only(fold != held), init, config)
         before = squared_distances(test.q.numpy(), test.x.numpy())
-        after = squared_distances(project(test.q.numpy(), weight, bias), project(test.x.numpy(), weight, bias))
+        after = squared_distances(adapter.space(test.q.numpy(), test.qa), adapter.space(test.x.numpy(), test.xa))
         won, lost = query_wins(before, after, test.ranking.numpy(), test.group)
         wins, losses = wins + won, losses + lost
         queries += len(np.unique(test.group[test.ranking.numpy()[:, 0]]))

@@ -12,7 +12,7 @@ import pytest
 from votes.store import VoteStore
 from engine.embedders import load_embedder
 from engine.embedders.checkpoints import load_checkpoint
-from engine.feedback.personal import UserAdapters
+from engine.feedback.personal import Adapter, UserAdapters
 from votes.reader import read_votes
 from engine.index import VariantIndex
 from scripts import retrain, simulate_votes
@@ -82,7 +82,7 @@ def test_personal_search_reranks_the_base_index() -> None:
     index = VariantIndex.build(base, np.arange(100, 150), "l2")
     weight = np.zeros((2, 8), np.float32)
     weight[0, 0] = weight[1, 1] = 1  # this user only cares about the first two features
-    adapters = UserAdapters({7: (weight, np.zeros(2, np.float32))})
+    adapters = UserAdapters({7: Adapter(weight, np.zeros(2, np.float32))})
     ids, dists = adapters.search(index, 7, base[3], k=3, candidates=50)
     assert ids[0] == 103 and dists[0] == pytest.approx(0, abs=1e-5)
     mine = adapters.transform(7, base)
@@ -163,3 +163,28 @@ def test_a_second_loop_retrains_from_an_ft_champion(voted: Path, capsys: pytest.
     state = checkpoint["state_dict"]
     expected = project(matches.base_vector[None, :], state["weight"].numpy(), state["bias"].numpy())[0]
     assert np.allclose(matches.vector, expected, atol=1e-4)
+
+
+def test_training_votes_carry_the_recorded_colour_or_the_query_items() -> None:
+    from engine.feedback.retrain import build_training_set
+    from votes.reader import VotePairs
+
+    ids = np.asarray([10, 11, 12], np.int64)
+    features = np.eye(3, 4, dtype=np.float32)
+    colours = {10: np.full(2, 0.1, np.float32), 11: np.full(2, 0.2, np.float32), 12: np.full(2, 0.3, np.float32)}
+    def colour_of(items: list[int]) -> np.ndarray:
+        return np.stack([colours[i] for i in items])
+
+    recorded = np.full(2, 0.9, np.float32)
+    pairs = VotePairs(np.asarray([1, 1, 2]), np.asarray([5, 5, -3]), np.asarray([-1, -1, 12]), np.asarray([10, 11, 99]),
+                      np.asarray([1, -1, 1], np.float32), [np.ones(4, np.float32)] * 2 + [None], ["e/l2"] * 3,
+                      ["e"] * 3, [recorded, recorded, None])
+    data = build_training_set(pairs, ids, features, colour_of)
+    assert len(data) == 2  # the vote on item 99 (gone from the catalog) is dropped
+    assert data.qa is not None and data.xa is not None
+    assert np.allclose(data.qa, [recorded, recorded]) and np.allclose(data.xa, [colours[10], colours[11]])
+    game = build_training_set(pairs.subset(np.asarray([False, False, True])), np.append(ids, 99), np.vstack(
+        [features, np.ones((1, 4), np.float32)]), lambda items: np.stack([colours.get(i, np.zeros(2, np.float32))
+                                                                         for i in items]))
+    assert game.qa is not None and np.allclose(game.qa, [colours[12]])  # no recorded colour: the query item's
+    assert build_training_set(pairs, ids, features).qa is None
