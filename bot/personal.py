@@ -13,10 +13,8 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from engine.embedders.checkpoints import FINETUNED_PREFIX
-from engine.feedback.personal import UserAdapters
+from engine.feedback.personal import Adapter, UserAdapters
 from engine.search import Engine
 
 Stamp = tuple[int, int]
@@ -29,7 +27,7 @@ class Personal:
 
     model: str
     base_variant: str
-    projection: tuple[np.ndarray, np.ndarray]
+    adapter: Adapter
     votes: int
 
 
@@ -75,5 +73,5 @@ async def personal_for(engine: Engine, cache: AdapterCache, models_dir: Path, us
         base_variant = f"{adapters.base}/l2"
         if adapters.has(user_id) and base_variant in variants:
             model = FINETUNED_PREFIX + path.name[: -len(SUFFIX)]
-            return Personal(model, base_variant, adapters.projections[user_id], votes)
+            return Personal(model, base_variant, adapters.of(user_id), votes)
     return None

@@ -17,8 +17,9 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     current = await svc.variant_of(user_of(update).id)
     personal = await personal_of(svc, user_of(update).id, current)
     if personal is not None:
+        colour = " Your votes say colour matters to you, so it counts too." if personal.adapter.uses_appearance else ""
         status = (f"Personal results: ON: your photos are re-ranked by your own adapter of {personal.model} "
-                  f"(learned from your votes; you have cast {personal.votes}).")
+                  f"(learned from your votes; you have cast {personal.votes}).{colour}")
     else:
         status = (f"Personal results: off. They switch on once you have cast {svc.settings.personal_min_votes} "
                   "search votes and a retrained model has learned your taste.")

@@ -257,7 +257,7 @@ async def test_personal_adapter_is_served_live_and_forgotten(emu: BotApiEmulator
                                                              model_files: tuple[Settings, Path]) -> None:
     import numpy as np
 
-    from engine.feedback.personal import UserAdapters, adapters_path, rerank
+    from engine.feedback.personal import Adapter, UserAdapters, adapters_path, rerank
 
     svc = services(bot)
     install(svc.settings, model_files[1], 1)
@@ -266,9 +266,9 @@ async def test_personal_adapter_is_served_live_and_forgotten(emu: BotApiEmulator
     await admin.wait_for_messages(1)
     base_dim = svc.engine.embedders["random-init"].dim
     weight = np.zeros((4, base_dim), np.float32)
-    weight[np.arange(4), np.arange(4)] = 1  # this user only cares about four base features
-    UserAdapters({USER: (weight, np.zeros(4, np.float32))}, base="random-init").save(
-        adapters_path(svc.settings.models_dir / "a.pt"))
+    weight[np.arange(4), np.arange(4)] = 1  # this user cares about four base features, and colour
+    adapter = Adapter(weight, np.zeros(4, np.float32), appearance_weight=2.0)
+    UserAdapters({USER: adapter}, base="random-init").save(adapters_path(svc.settings.models_dir / "a.pt"))
     for person in (user, other):
         await svc.store.set_variant(person.id, "ft:a/l2")
     await user.send_command("variant")
@@ -279,16 +279,21 @@ async def test_personal_adapter_is_served_live_and_forgotten(emu: BotApiEmulator
         for rank in range(1, TOP_K + 1):
             await (await person.press(board, f"#{rank} 👍")).answered()
     await user.send_command("variant")
-    assert "Personal results: ON" in (await user.wait_for_messages(1))[0]["text"]
+    status = (await user.wait_for_messages(1))[0]["text"]
+    assert "Personal results: ON" in status and "colour matters to you" in status
     ids = np.asarray(svc.engine.catalog.ids(), np.int64)
     stored = svc.engine.stored_vectors("random-init/l2", ids.tolist())
-    query = svc.engine.search(photo, 1, "random-init/l2").vector
-    expected = rerank((weight, np.zeros(4, np.float32)), query, ids, stored, TOP_K)[0].tolist()
+    searched = svc.engine.search(photo, 1, "random-init/l2")
+    expected = rerank(adapter, searched.vector, ids, stored, TOP_K, query_appearance=searched.appearance,
+                      stored_appearance=svc.engine.appearance_of(ids.tolist()))[0].tolist()
+    assert expected != rerank(Adapter(weight, adapter.bias), searched.vector, ids, stored, TOP_K)[0].tolist()
     for person in (user, other):
         await search_results(person, photo)
-    latest = rows(svc, "SELECT user_id, variant, embedder, query_id FROM queries WHERE query_id IN "
+    latest = rows(svc, "SELECT user_id, variant, embedder, query_id, query_appearance FROM queries WHERE query_id IN "
                        "(SELECT MAX(query_id) FROM queries GROUP BY user_id)")
-    by_user = {u: (variant, embedder, qid) for u, variant, embedder, qid in latest}
+    by_user = {u: (variant, embedder, qid) for u, variant, embedder, qid, _ in latest}
+    colours = {u: np.frombuffer(blob, np.float32) for u, *_, blob in latest}
+    assert np.allclose(colours[USER], searched.appearance)  # the searched product's colour is recorded
     assert by_user[USER][:2] == ("ft:a+personal/l2", "random-init")  # labelled, base feature stored
     assert by_user[USER + 1][0] == "ft:a/l2"  # everybody else: unchanged
     shown = [r[0] for r in rows(svc, "SELECT item_id FROM shown WHERE query_id = ? ORDER BY rank", (by_user[USER][2],))]
