@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--items", type=int, default=600, help="demo catalog size when built here")
     parser.add_argument("--embedder", default="efficientnet-lite0", help="the initial champion")
     parser.add_argument("--tastes", default="colour:4,pattern:2,category:2", help="taste:users of the regulars")
-    parser.add_argument("--before", type=int, default=14, help="photos per regular before retraining")
+    parser.add_argument("--before", type=int, default=25, help="photos per regular before retraining")
     parser.add_argument("--after", type=int, default=8, help="photos per regular after the loop")
     parser.add_argument("--crowd", type=int, default=30, help="crowd users judging the interleaved albums")
     parser.add_argument("--crowd-tastes", default="category,colour,pattern", help="their tastes, in turn")
