@@ -107,14 +107,15 @@ async def _post_init(app: BotApplication) -> None:
     engine, store = app.bot_data[_INJECTED_KEY]
     owns_engine, owns_store = engine is None, store is None
     if settings.torch_threads:
-        torch.set_num_threads(settings.torch_threads)  # process-wide; one search runs at a time anyway
+        torch.set_num_threads(settings.torch_threads)  # process-wide: per forward (searcher workers)
     if engine is None:
         engine = await asyncio.to_thread(Engine.from_settings, settings)  # loads torch: off the loop
     check_engine_weights(engine, settings)
     if store is None:
         store = VoteStore(settings.votes_path)
         await store.initialize()
-    searcher = BatchingSearcher(engine, window_ms=settings.batch_window_ms, max_batch=settings.batch_max_queries)
+    searcher = BatchingSearcher(engine, window_ms=settings.batch_window_ms, max_batch=settings.batch_max_queries,
+                                workers=settings.search_workers)
     await searcher.initialize()
     journal = SentJournal(Path(store.path).with_suffix(".sent")) if store.path != ":memory:" else None
     svc = Services(settings, engine, searcher, store, owns_engine, owns_store,

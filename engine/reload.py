@@ -172,4 +172,4 @@ class ModelReloader:
         if not found:
             where = indexes.where() if not isinstance(indexes, Path) else indexes
             raise IndexMismatchError(f"no index of {name} in {where} (build_index.py)")
-        return embedder, found
+        return (embedder.freeze_for_serving() if settings.frozen_graphs else embedder), found

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -133,6 +134,8 @@ class Engine:
         self.max_image_pixels = max_image_pixels
         # A batch's photos are decoded and letterboxed in parallel: Pillow releases the GIL.
         self._decoder = ThreadPoolExecutor(max(1, decode_threads), thread_name_prefix="decode")
+        # Searches may run side by side (BatchingSearcher workers); hnswlib's ef is per index.
+        self._index_lock = threading.Lock()
 
     @property
     def embedders(self) -> dict[str, Embedder]:
@@ -158,7 +161,7 @@ class Engine:
             ).use_cpu_bf16(settings.cpu_bf16)
             found = load_variant_indexes(embedder, catalog, backend, settings.metrics)
             if found:
-                embedders[name] = embedder
+                embedders[name] = embedder.freeze_for_serving() if settings.frozen_graphs else embedder
                 indexes.update(found)
         if not indexes:
             backend.close()
@@ -270,15 +273,17 @@ class Engine:
     @pinned
     def search_vectors(self, features: np.ndarray, k: int, variant: str) -> list[list[Match]]:
         """Top-k for raw feature vectors of the variant's embedder."""
-        ids, distances = self._index(variant).search(features, k)
+        with self._index_lock:
+            ids, distances = self._index(variant).search(features, k)
         return [self._matches(row_ids, row_d) for row_ids, row_d in zip(ids, distances)]
 
     @pinned
     def neighbours_of_item(self, item_id: int, k: int, variant: str) -> list[Match]:
         """Nearest catalog items to a catalog item (itself excluded), from its stored vector."""
         index = self._index(variant)
-        stored = index.vectors([item_id])
-        ids, distances = index.search_stored(stored, k + 1)
+        with self._index_lock:
+            stored = index.vectors([item_id])
+            ids, distances = index.search_stored(stored, k + 1)
         keep = ids[0] != item_id
         return self._matches(ids[0][keep][:k], distances[0][keep][:k])
 
@@ -358,7 +363,7 @@ def find_localiser(settings: Settings, embedder_names: Sequence[str], catalog: C
                 continue
             logger.warning("localiser %s was trained on another catalog (%s)", path, localiser.config.get("catalog_id"))
         localiser.config.setdefault("name", path.stem)
-        return localiser
+        return localiser.freeze_for_serving() if settings.frozen_graphs else localiser
     return None
 
 

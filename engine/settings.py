@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     cpu_bf16: bool = Field(
         False, description="CPU: channels_last + bf16 autocast for the CNN (for building and serving alike)."
     )
+    frozen_graphs: bool = Field(
+        True, description="CPU fp32 serving: run the embedders and localiser as frozen TorchScript graphs "
+        "(same features; less CPU and no GIL waits under load, engine/frozen.py).",
+    )
+    search_workers: int = Field(
+        0, ge=0, description="Searches run side by side in the bot; 0 = auto (on a CPU, cores / torch "
+        "threads per forward; 1 on CUDA).",
+    )
     torch_threads: int = Field(
         0, ge=0, description="CPU threads per forward pass in the bot; 0 = torch's default (one per core)."
     )

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from engine.frozen import FreezeError, Graph, frozen_graph
 from engine.provenance import describe_embedder
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,9 @@ class Embedder:
     # A projection (ft:) of a built-in: its name. `model` is then Sequential(built-in, head), and a
     # search records the built-in's features with a vote, so the next retraining can learn from it.
     base: str | None = None
+    # Set by `freeze_for_serving`: the network (or, for a projection, its base then its head) as
+    # frozen graphs that `embed_batch_and_base` runs instead of `model`.
+    _graphs: tuple[Graph, Graph | None] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.model.eval().to(self.device)
@@ -100,6 +104,31 @@ class Embedder:
         self.cpu_bf16 = enabled and self.device.type == "cpu"
         if self.cpu_bf16:
             self.model.to(memory_format=torch.channels_last)
+            self._graphs = None  # fp32 graphs would bypass the autocast
+        return self
+
+    def freeze_for_serving(self) -> Embedder:
+        """On a CPU in fp32: run forwards as frozen graphs (engine/frozen.py), for the bot's searches.
+
+        Features stay those of `model` (checked to float rounding). No effect on CUDA or with
+        cpu_bf16 (autocast is not traced); a network that cannot be frozen stays eager, with a
+        warning. Freeze only an embedder whose weights no longer change (a loaded one, not one
+        being trained).
+        """
+        if self.device.type != "cpu" or self.cpu_bf16:
+            return self
+        generator = torch.Generator().manual_seed(0)
+        example = torch.randn(2, 3, self.input_size, self.input_size, generator=generator)
+        try:
+            if self.base is not None and isinstance(self.model, torch.nn.Sequential):
+                trunk, head = self.model
+                with torch.no_grad():
+                    raw = trunk(example)
+                self._graphs = (frozen_graph(trunk, example), frozen_graph(head, raw))
+            else:
+                self._graphs = (frozen_graph(self.model, example), None)
+        except FreezeError as exc:
+            logger.warning("%s stays eager: %s", self.name, exc)
         return self
 
     def compile(self, mode: str | None = None) -> Embedder:
@@ -108,6 +137,7 @@ class Embedder:
         if not isinstance(compiled, torch.nn.Module):  # a Module in, an OptimizedModule (a Module) out
             raise TypeError(f"torch.compile returned {type(compiled).__name__}, not a module")
         self.model = compiled
+        self._graphs = None  # frozen graphs of the old model would bypass it
         return self
 
     def normalise(self, batch: torch.Tensor) -> torch.Tensor:
@@ -128,6 +158,12 @@ class Embedder:
         One forward pass: the base network runs once and its output feeds the projection head.
         """
         inputs = self.normalise(batch)
+        if self._graphs is not None:
+            first, second = self._graphs
+            raw = first(inputs)
+            if second is None:
+                return raw.float().cpu().numpy(), None
+            return second(raw).float().cpu().numpy(), raw.float().cpu().numpy()
         autocast = self.device.type == "cuda" or self.cpu_bf16
         with torch.autocast(self.device.type, dtype=torch.bfloat16) if autocast else contextlib.nullcontext():
             if self.base is None or not isinstance(self.model, torch.nn.Sequential):

@@ -1,0 +1,74 @@
+"""Serving on the trained photo model: frozen graphs and side-by-side searches answer exactly like
+the eager, one-at-a-time engine (same boxes, same matches, same vectors to float rounding)."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.catalog import CatalogStore
+from engine.search import Engine, Matches
+from engine.serving import BatchingSearcher
+from engine.settings import Settings
+from scripts.lib.photo_queries import synthetic_queries
+
+VARIANT = "ft:photo/cosine"
+
+
+@pytest.fixture(scope="module")
+def photos(photo_settings: Settings) -> list[bytes | Path]:
+    with CatalogStore(photo_settings.catalog_path, create=False) as catalog:
+        return [query.image for query in synthetic_queries(catalog, 6, seed=11)]
+
+
+@pytest.fixture(scope="module")
+def frozen(photo_settings: Settings) -> Iterator[Engine]:
+    engine = Engine.from_settings(photo_settings)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def eager(photo_settings: Settings) -> Iterator[Engine]:
+    engine = Engine.from_settings(photo_settings.model_copy(update={"frozen_graphs": False}))
+    yield engine
+    engine.close()
+
+
+def assert_same_answer(got: Matches, expected: Matches) -> None:
+    assert [m.item.id for m in got] == [m.item.id for m in expected]
+    assert len(got.regions) == len(expected.regions)
+    for region, other in zip(got.regions, expected.regions):
+        assert region.box == pytest.approx(other.box, abs=1e-3)
+    assert got.confident == expected.confident and got.photo_size == expected.photo_size
+    assert got.vector is not None and expected.vector is not None
+    assert np.allclose(got.vector, expected.vector, atol=1e-4)
+
+
+def test_the_served_models_are_frozen_unless_turned_off(frozen: Engine, eager: Engine) -> None:
+    assert frozen.localiser is not None and frozen.localiser._graph is not None
+    assert all(e._graphs is not None for e in frozen.embedders.values())
+    assert eager.localiser is not None and eager.localiser._graph is None
+    assert all(e._graphs is None for e in eager.embedders.values())
+
+
+def test_frozen_graphs_find_the_same_boxes_and_matches(frozen: Engine, eager: Engine, photos: list[bytes | Path]) -> None:
+    for photo in photos:
+        assert_same_answer(frozen.search(photo, 5, VARIANT), eager.search(photo, 5, VARIANT))
+
+
+def test_searches_side_by_side_answer_like_one_at_a_time(frozen: Engine, photos: list[bytes | Path]) -> None:
+    async def all_at_once() -> list[Matches]:
+        searcher = BatchingSearcher(frozen, window_ms=0, max_batch=1, workers=3)
+        await searcher.initialize()
+        try:
+            return await asyncio.gather(*(searcher.search(photo, 5, VARIANT) for photo in photos * 2))
+        finally:
+            await searcher.shutdown()
+
+    answers = asyncio.run(all_at_once())
+    for photo, got in zip(photos * 2, answers):
+        assert_same_answer(got, frozen.search(photo, 5, VARIANT))
