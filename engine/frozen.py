@@ -31,12 +31,19 @@ class FreezeError(EngineError):
     """The network could not be traced, or its frozen graph computes something else."""
 
 
-def frozen_graph(module: torch.nn.Module, example: torch.Tensor) -> Graph:
+def cpu_has_bf16() -> bool:
+    """Whether this CPU runs bf16 convolutions natively (AVX-512 BF16 or AMX, through oneDNN)."""
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def frozen_graph(module: torch.nn.Module, example: torch.Tensor, *,
+                 tolerance: tuple[float, float] = (RTOL, ATOL)) -> Graph:
     """`module` (eval mode, on the CPU) as a frozen TorchScript graph for inputs shaped like `example`.
 
     The batch size may vary; the other dimensions are fixed by the trace. The module itself is
     left untouched (a copy is traced), so later weight changes do not reach the graph: freeze only
-    what is served as loaded. Raises FreezeError when tracing fails or the outputs differ.
+    what is served as loaded. Raises FreezeError when tracing fails or the outputs differ by more
+    than `tolerance` (rtol, atol).
     """
     source = copy.deepcopy(module).eval()
     try:
@@ -51,6 +58,6 @@ def frozen_graph(module: torch.nn.Module, example: torch.Tensor) -> Graph:
     with torch.inference_mode():
         expected, got = module(check), graph(check)
     if not isinstance(got, torch.Tensor) or got.shape != expected.shape or not torch.allclose(
-            got, expected, rtol=RTOL, atol=ATOL):
+            got.float(), expected.float(), rtol=tolerance[0], atol=tolerance[1]):
         raise FreezeError(f"the frozen {type(module).__name__} computes something else than the eager one")
     return graph

@@ -363,7 +363,7 @@ def find_localiser(settings: Settings, embedder_names: Sequence[str], catalog: C
                 continue
             logger.warning("localiser %s was trained on another catalog (%s)", path, localiser.config.get("catalog_id"))
         localiser.config.setdefault("name", path.stem)
-        return localiser.freeze_for_serving() if settings.frozen_graphs else localiser
+        return localiser.freeze_for_serving(bf16=settings.localiser_bf16) if settings.frozen_graphs else localiser
     return None
 
 

