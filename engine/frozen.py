@@ -12,7 +12,6 @@ toolchain and minutes of compilation on a small CPU; its FutureWarnings are sile
 """
 from __future__ import annotations
 
-import copy
 import logging
 import warnings
 from collections.abc import Callable
@@ -40,18 +39,20 @@ def frozen_graph(module: torch.nn.Module, example: torch.Tensor, *,
                  tolerance: tuple[float, float] = (RTOL, ATOL)) -> Graph:
     """`module` (eval mode, on the CPU) as a frozen TorchScript graph for inputs shaped like `example`.
 
-    The batch size may vary; the other dimensions are fixed by the trace. The module itself is
-    left untouched (a copy is traced), so later weight changes do not reach the graph: freeze only
-    what is served as loaded. Raises FreezeError when tracing fails or the outputs differ by more
-    than `tolerance` (rtol, atol).
+    The batch size may vary; the other dimensions are fixed by the trace. The module is left
+    untouched, but the graph shares its unfolded weights (no second copy in memory: +73 MiB for
+    VGG-16 instead of +507), so freeze only what is served as loaded, never a module in training.
+    Raises FreezeError when tracing fails, the module is in training mode, or the outputs differ
+    by more than `tolerance` (rtol, atol).
     """
-    source = copy.deepcopy(module).eval()
+    if module.training:
+        raise FreezeError(f"{type(module).__name__} is in training mode")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # TorchScript's deprecation notice
             warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape reads in third-party forwards
             with torch.no_grad():
-                graph: torch.jit.ScriptModule = torch.jit.freeze(torch.jit.trace(source, example))
+                graph: torch.jit.ScriptModule = torch.jit.freeze(torch.jit.trace(module, example))
     except Exception as exc:  # tracing fails in many ways (data-dependent control flow, non-tensor outputs)
         raise FreezeError(f"cannot trace {type(module).__name__}: {exc}") from exc
     check = torch.cat([example, example[:1]])  # another batch size than the trace's

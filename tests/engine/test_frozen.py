@@ -38,7 +38,12 @@ def test_freezing_leaves_the_module_alone() -> None:
 
 def test_a_network_that_cannot_be_traced_is_refused_by_name() -> None:
     with pytest.raises(FreezeError, match="DictOut"):
-        frozen_graph(DictOut(), torch.randn(2, 3, 8, 8))
+        frozen_graph(DictOut().eval(), torch.randn(2, 3, 8, 8))
+
+
+def test_a_network_in_training_is_never_frozen() -> None:
+    with pytest.raises(FreezeError, match="training"):
+        frozen_graph(small_net().train(), torch.randn(2, 3, 16, 16))
 
 
 def test_a_frozen_embedder_gives_the_eager_features() -> None:
