@@ -38,8 +38,9 @@ def auto_max_batch(engine: Engine) -> int:
     """32 when any embedder runs on CUDA; 1 on CPU.
 
     On a CPU, per-image cost does not fall with batch size (it rises past a few images), so a
-    batch only makes its first query wait for the last; queries still run one at a time off the
-    loop, which keeps concurrent users from oversubscribing the cores (docs/PERFORMANCE.md).
+    batch only makes its first query wait for the last; concurrent users' queries run off the
+    loop, as many at once as `auto_workers` allows, which keeps them from oversubscribing the
+    cores (docs/PERFORMANCE.md).
     """
     on_gpu = any(e.device.type == "cuda" for e in engine.embedders.values())
     return 32 if on_gpu else 1
