@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from engine.catalog import CatalogStore
 from engine.frozen import cpu_has_bf16
@@ -73,6 +74,9 @@ def test_frozen_graphs_find_the_same_boxes_and_matches(float32: Engine, eager: E
 @pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no bf16 units")
 def test_a_bf16_localiser_finds_boxes_like_the_float32_one(frozen: Engine, float32: Engine,
                                                            photos: list[bytes | Path]) -> None:
+    assert frozen.localiser is not None and float32.localiser is not None
+    assert isinstance(float32.localiser._graph, torch.jit.ScriptModule)
+    assert not isinstance(frozen.localiser._graph, torch.jit.ScriptModule)  # the bf16 wrapper, no fallback
     overlaps = []
     for photo in photos:
         got, expected = frozen.search(photo, 5, VARIANT), float32.search(photo, 5, VARIANT)
