@@ -63,8 +63,9 @@ class Settings(BaseSettings):
         "(same features; less CPU and no GIL waits under load, engine/frozen.py).",
     )
     localiser_bf16: bool = Field(
-        True, description="On a CPU with bf16 units (AVX-512 BF16/AMX): run the localiser in bfloat16 "
-        "(2.5x faster; boxes as good on the dev pool, docs/PERFORMANCE.md). Features are never bf16 here.",
+        False, description="On a CPU with bf16 units (AVX-512 BF16/AMX): run the localiser in bfloat16 "
+        "(2.5x faster; photo figures as good, but it splits a few plain catalog shots in two: own image "
+        "@1 98.0 -> 97.3 %, docs/PERFORMANCE.md). Features are never bf16 here.",
     )
     search_workers: int = Field(
         0, ge=0, description="Searches run side by side in the bot; 0 = auto (on a CPU, cores / torch "

@@ -42,6 +42,13 @@ def float32(photo_settings: Settings) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="module")
+def bf16(photo_settings: Settings) -> Iterator[Engine]:
+    engine = Engine.from_settings(photo_settings.model_copy(update={"localiser_bf16": True}))
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
 def eager(photo_settings: Settings) -> Iterator[Engine]:
     engine = Engine.from_settings(photo_settings.model_copy(update={"frozen_graphs": False}))
     yield engine
@@ -59,7 +66,7 @@ def assert_same_answer(got: Matches, expected: Matches) -> None:
 
 
 def test_the_served_models_are_frozen_unless_turned_off(frozen: Engine, eager: Engine) -> None:
-    assert frozen.localiser is not None and frozen.localiser._graph is not None
+    assert frozen.localiser is not None and isinstance(frozen.localiser._graph, torch.jit.ScriptModule)  # fp32
     assert all(e._graphs is not None for e in frozen.embedders.values())
     assert eager.localiser is not None and eager.localiser._graph is None
     assert all(e._graphs is None for e in eager.embedders.values())
@@ -72,14 +79,14 @@ def test_frozen_graphs_find_the_same_boxes_and_matches(float32: Engine, eager: E
 
 
 @pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no bf16 units")
-def test_a_bf16_localiser_finds_boxes_like_the_float32_one(frozen: Engine, float32: Engine,
+def test_a_bf16_localiser_finds_boxes_like_the_float32_one(bf16: Engine, float32: Engine,
                                                            photos: list[bytes | Path]) -> None:
-    assert frozen.localiser is not None and float32.localiser is not None
+    assert bf16.localiser is not None and float32.localiser is not None
     assert isinstance(float32.localiser._graph, torch.jit.ScriptModule)
-    assert not isinstance(frozen.localiser._graph, torch.jit.ScriptModule)  # the bf16 wrapper, no fallback
+    assert not isinstance(bf16.localiser._graph, torch.jit.ScriptModule)  # the bf16 wrapper, no fallback
     overlaps = []
     for photo in photos:
-        got, expected = frozen.search(photo, 5, VARIANT), float32.search(photo, 5, VARIANT)
+        got, expected = bf16.search(photo, 5, VARIANT), float32.search(photo, 5, VARIANT)
         assert got.box is not None and expected.box is not None
         overlaps.append(box_iou(got.box, expected.box))
     assert float(np.median(overlaps)) >= 0.9
