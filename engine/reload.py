@@ -19,7 +19,7 @@ from pathlib import Path
 from engine.embedders import Embedder, load_embedder
 from engine.embedders.checkpoints import FINETUNED_PREFIX
 from engine.errors import EngineError, IndexMismatchError
-from engine.index.backends import SearchIndex
+from engine.index.backends import IndexBackend, SearchIndex, as_backend
 from engine.live import ModelSet
 from engine.search import Engine, load_variant_indexes
 from engine.settings import Settings
@@ -27,8 +27,9 @@ from engine.variants import Variant
 
 logger = logging.getLogger(__name__)
 
-# What a model's files look like on disk: (path, size, mtime_ns, inode) per file, Nones when missing.
-Stamp = tuple[tuple[str, int | None, int | None, int | None], ...]
+# What a model's artefacts look like: (where, stamp) for its checkpoint file and each index (hnswlib file or
+# Milvus collection; see IndexBackend.stamp), stamp None when missing.
+Stamp = tuple[tuple[str, str | None], ...]
 
 
 @dataclass
@@ -67,23 +68,26 @@ class ModelReloader:
         # name → the files the served version was loaded from; what is served at start is adopted.
         self._stamps: dict[str, Stamp] = {name: self.stamp(name) for name in engine.models.current.embedders}
 
-    # --- change detection (cheap: stat calls only) ---------------------------------------------
-    def artefacts(self, name: str) -> list[Path]:
-        """Every file the embedder `name` is served from."""
-        files = [Variant(name, metric).index_path(self.settings.indexes_dir)
-                 for metric in self.settings.metrics]
-        if name.startswith(FINETUNED_PREFIX):
-            files.insert(0, self.settings.models_dir / f"{name[len(FINETUNED_PREFIX):]}.pt")
-        return files
+    # --- change detection (cheap: a stat per file, a small query per Milvus collection) --------
+    @property
+    def backend(self) -> IndexBackend:
+        """Where the served indexes live: the engine's backend, else hnswlib files in indexes_dir."""
+        return as_backend(self.engine.backend or self.settings.indexes_dir)
 
     def stamp(self, name: str) -> Stamp:
-        stamps: list[tuple[str, int | None, int | None, int | None]] = []
-        for path in self.artefacts(name):
+        """The checkpoint file (ft: models) and every index the embedder `name` is served from."""
+        stamps: list[tuple[str, str | None]] = []
+        if name.startswith(FINETUNED_PREFIX):
+            checkpoint = self.settings.models_dir / f"{name[len(FINETUNED_PREFIX):]}.pt"
             try:
-                info = path.stat()
-                stamps.append((str(path), info.st_size, info.st_mtime_ns, info.st_ino))
+                info = checkpoint.stat()
+                stamps.append((str(checkpoint), f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"))
             except FileNotFoundError:
-                stamps.append((str(path), None, None, None))
+                stamps.append((str(checkpoint), None))
+        backend = self.backend
+        for metric in self.settings.metrics:
+            variant = Variant(name, metric)
+            stamps.append((backend.where(variant), backend.stamp(variant)))
         return tuple(stamps)
 
     def changed(self, names: Sequence[str]) -> list[str]:

@@ -56,6 +56,9 @@ class IndexBackend(Protocol):
     def open(self, variant: Variant, expect: dict[str, Any] | None = None) -> SearchIndex | None: ...
     def create(self, variant: Variant, vectors: np.ndarray, ids: np.ndarray, meta: dict[str, Any]) -> SearchIndex: ...
     def save(self, variant: Variant, index: SearchIndex) -> None: ...
+    def stamp(self, variant: Variant) -> str | None:
+        """A cheap token that changes whenever the variant's index is replaced or updated (None: none)."""
+        ...
     def close(self) -> None: ...
 
 
@@ -80,6 +83,14 @@ class HnswBackend:
     def save(self, variant: Variant, index: SearchIndex) -> None:
         assert isinstance(index, VariantIndex), "the hnswlib backend saves hnswlib indexes"
         save_index(index, variant.index_path(self.indexes_dir))
+
+    def stamp(self, variant: Variant) -> str | None:
+        """The file's size, mtime and inode: an atomic save replaces the file, so all change."""
+        try:
+            info = variant.index_path(self.indexes_dir).stat()
+        except FileNotFoundError:
+            return None
+        return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
 
     def close(self) -> None:
         """Nothing held open: every index is a file read whole."""

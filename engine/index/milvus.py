@@ -268,5 +268,18 @@ class MilvusBackend:
         """Vectors are written as they are added; this records the provenance."""
         index.save_meta()
 
+    def stamp(self, variant: Variant) -> str | None:
+        """The collection's provenance record, which every build or update rewrites (it names the
+        weights' sha256 and the catalog revision): a hot reload polls this instead of a file."""
+        name = collection_name(variant)
+        try:
+            if not self.client.has_collection(name) or not self.client.has_collection(f"{name}__meta"):
+                return None
+            self.client.load_collection(f"{name}__meta")  # a collection made by another process starts released
+            rows = self.client.query(f"{name}__meta", ids=[0], output_fields=["meta"])
+        except MilvusException as exc:
+            return f"unreadable: {exc}"
+        return str(rows[0]["meta"]) if rows else "no provenance record"
+
     def close(self) -> None:
         self.client.close()

@@ -123,3 +123,20 @@ def test_milvus_index_opens_in_a_new_process(tmp_path: Path) -> None:
 def test_milvus_lite_path_must_end_in_db(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match=r"\.db"):
         MilvusBackend(str(tmp_path / "milvus"))
+
+
+def test_a_stamp_changes_when_an_index_is_updated_or_replaced(backend: IndexBackend) -> None:
+    variant = Variant("random-init", "l2")
+    assert backend.stamp(variant) is None
+    vectors = data(60)
+    index = backend.create(variant, vectors[:40], np.arange(40), META)
+    backend.save(variant, index)
+    first = backend.stamp(variant)
+    assert first is not None and backend.stamp(variant) == first  # stable while nothing changes
+    index.add(vectors[40:], np.arange(40, 60))
+    index.meta = META | {"catalog_revision": 4}
+    backend.save(variant, index)
+    second = backend.stamp(variant)
+    assert second not in (None, first)
+    backend.save(variant, backend.create(variant, vectors, np.arange(60), META | {"catalog_revision": 5}))
+    assert backend.stamp(variant) not in (None, first, second)

@@ -156,3 +156,31 @@ def test_swaps_under_concurrent_searches_never_mix_models(settings: Settings, en
         for thread in threads:
             thread.join()
     assert errors == [] and seen[1] > 0 and seen[2] > 0
+
+
+def test_an_updated_milvus_index_is_noticed_and_served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under Milvus there is no index file to watch: the collection's provenance record is the stamp."""
+    from engine.catalog import CatalogStore, Item
+
+    make_catalog(tmp_path, n=24).close()
+    monkeypatch.setenv("DOPE_INDEX_BACKEND", "milvus")
+    argv = ["--data-dir", str(tmp_path), "--embedders", BASE, "--metrics", "l2", "--allow-random-weights",
+            "--workers", "0", "--quiet"]
+    assert build_index.main(argv) == 0
+    settings = Settings(_env_file=None, data_dir=tmp_path, embedders=[BASE], metrics=["l2"],  # type: ignore[call-arg]
+                        allow_random_weights=True, device="cpu", index_backend="milvus")
+    engine = Engine.from_settings(settings)
+    try:
+        reloader = ModelReloader(engine, settings)
+        assert reloader.changed([BASE]) == [] and not list(tmp_path.glob("indexes/*.idx"))  # no file to watch
+        (tmp_path / "images" / "new.jpg").write_bytes(jpeg_bytes("disc", "teal", 96, seed=99))
+        with CatalogStore(tmp_path / "catalog.sqlite") as catalog:  # the catalog grows; the index is updated
+            new_id = catalog.add_items([Item(image_path="images/new.jpg", title="new", category="disc")])[0]
+        assert build_index.main(argv) == 0
+        assert reloader.changed([BASE]) == [BASE]
+        assert new_id not in engine.indexes[f"{BASE}/l2"].ids().tolist()  # still the old one until the swap
+        report = reloader.reload([BASE])
+        assert report.loaded == [BASE] and report.generation == 1
+        assert new_id in engine.indexes[f"{BASE}/l2"].ids().tolist() and reloader.changed([BASE]) == []
+    finally:
+        engine.close()
