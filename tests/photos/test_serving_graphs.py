@@ -27,32 +27,26 @@ def photos(photo_settings: Settings) -> list[bytes | Path]:
         return [query.image for query in synthetic_queries(catalog, 6, seed=11)]
 
 
+def served(settings: Settings, **update: object) -> Iterator[Engine]:
+    engine = Engine.from_settings(settings.model_copy(update=update))
+    yield engine
+    engine.close()
+
+
 @pytest.fixture(scope="module")
 def frozen(photo_settings: Settings) -> Iterator[Engine]:
-    engine = Engine.from_settings(photo_settings)
-    yield engine
-    engine.close()
-
-
-@pytest.fixture(scope="module")
-def float32(photo_settings: Settings) -> Iterator[Engine]:
-    engine = Engine.from_settings(photo_settings.model_copy(update={"localiser_bf16": False}))
-    yield engine
-    engine.close()
+    """What serves by default: frozen fp32 graphs."""
+    yield from served(photo_settings)
 
 
 @pytest.fixture(scope="module")
 def bf16(photo_settings: Settings) -> Iterator[Engine]:
-    engine = Engine.from_settings(photo_settings.model_copy(update={"localiser_bf16": True}))
-    yield engine
-    engine.close()
+    yield from served(photo_settings, localiser_bf16=True)
 
 
 @pytest.fixture(scope="module")
 def eager(photo_settings: Settings) -> Iterator[Engine]:
-    engine = Engine.from_settings(photo_settings.model_copy(update={"frozen_graphs": False}))
-    yield engine
-    engine.close()
+    yield from served(photo_settings, frozen_graphs=False)
 
 
 def assert_same_answer(got: Matches, expected: Matches) -> None:
@@ -72,21 +66,21 @@ def test_the_served_models_are_frozen_unless_turned_off(frozen: Engine, eager: E
     assert all(e._graphs is None for e in eager.embedders.values())
 
 
-def test_frozen_graphs_find_the_same_boxes_and_matches(float32: Engine, eager: Engine,
+def test_frozen_graphs_find_the_same_boxes_and_matches(frozen: Engine, eager: Engine,
                                                         photos: list[bytes | Path]) -> None:
     for photo in photos:
-        assert_same_answer(float32.search(photo, 5, VARIANT), eager.search(photo, 5, VARIANT))
+        assert_same_answer(frozen.search(photo, 5, VARIANT), eager.search(photo, 5, VARIANT))
 
 
 @pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no bf16 units")
-def test_a_bf16_localiser_finds_boxes_like_the_float32_one(bf16: Engine, float32: Engine,
+def test_a_bf16_localiser_finds_boxes_like_the_float32_one(bf16: Engine, frozen: Engine,
                                                            photos: list[bytes | Path]) -> None:
-    assert bf16.localiser is not None and float32.localiser is not None
-    assert isinstance(float32.localiser._graph, torch.jit.ScriptModule)
+    assert bf16.localiser is not None and frozen.localiser is not None
+    assert isinstance(frozen.localiser._graph, torch.jit.ScriptModule)
     assert not isinstance(bf16.localiser._graph, torch.jit.ScriptModule)  # the bf16 wrapper, no fallback
     overlaps = []
     for photo in photos:
-        got, expected = bf16.search(photo, 5, VARIANT), float32.search(photo, 5, VARIANT)
+        got, expected = bf16.search(photo, 5, VARIANT), frozen.search(photo, 5, VARIANT)
         assert got.box is not None and expected.box is not None
         overlaps.append(box_iou(got.box, expected.box))
     assert float(np.median(overlaps)) >= 0.9
