@@ -233,6 +233,9 @@ def _fit(
     return linear.weight.detach().numpy().copy(), linear.bias.detach().numpy().copy()
 
 
+APPEARANCE_SCALES = tuple(2.0 ** np.arange(-3, 6))  # logistic scales tried per α, on margins in std units
+
+
 def train_user_adapter(data: TrainingSet, init: tuple[np.ndarray, np.ndarray], config: RetrainConfig) -> Adapter:
     """One user's adapter: their projection, and the weight of colour that best explains their votes."""
     weight, bias = train_user_projection(data, init, config)
@@ -257,15 +260,13 @@ def appearance_weight(data: TrainingSet, init: tuple[np.ndarray, np.ndarray], co
     pos, neg = data.ranking[:, 0].numpy(), data.ranking[:, 1].numpy()
     best, best_loss = 0.0, float("inf")
     for alpha in sorted(config.appearance_weights):
-        margin = (projected + alpha * colour)[pos] - (projected + alpha * colour)[neg]
+        distance = projected + alpha * colour
+        margin = distance[pos] - distance[neg]
         scale = margin.std() or 1.0
         loss = min(float(np.logaddexp(0.0, s * margin / scale).mean()) for s in APPEARANCE_SCALES)
         if loss < best_loss - 1e-9:
             best, best_loss = float(alpha), loss
     return best
-
-
-APPEARANCE_SCALES = tuple(2.0 ** np.arange(-3, 6))  # logistic scales tried per α, on margins in std units
 
 
 def train_user_projection(
