@@ -109,20 +109,18 @@ def retrain_from_votes(catalog: CatalogStore, paths: RetrainPaths, config: Retra
     embedder = load_embedder(base, config.device, input_size=config.input_size, allow_random=config.allow_random)
     run = embed_catalog(catalog, embedder, paths.embeddings_dir, progress=config.progress)
     ids, features = run.ids, run.features
-    colours = AppearanceTable(catalog, paths.embeddings_dir / APPEARANCE_FILE)
-    catalog_colours = None
+    catalog_colours, colour_of = None, None
     if max(Counter(pairs.user.tolist()).values()) >= config.min_user_votes:  # someone may get an adapter
-        colours.fill(ids.tolist())  # the bot re-ranks by the catalog's colours from this file
-        catalog_colours = colours.get(ids.tolist())
-    colour_of = colours.get if catalog_colours is not None else None
+        table = AppearanceTable(catalog, paths.embeddings_dir / APPEARANCE_FILE)
+        table.fill(ids.tolist())  # the bot re-ranks by the catalog's colours from this file
+        catalog_colours, colour_of = table.get(ids.tolist()), table.get
 
-    held = held_out_mask(pairs, config.holdout, config.seed)
-    train = build_training_set(pairs.subset(~held), ids, features, colour_of)
-    test = build_training_set(pairs.subset(held), ids, features, colour_of)
     # Adapters learn from all of their user's votes: `fit_adapters` holds out queries of its own
     # (cross-validation by query) to decide whom to serve, and with a few dozen searches per user
     # the global hold-out would take a fifth of the evidence that decision needs.
     everyone = build_training_set(pairs, ids, features, colour_of)
+    held = np.isin(everyone.group, pairs.group[held_out_mask(pairs, config.holdout, config.seed)])
+    train, test = everyone.only(~held), everyone.only(held)
     if len(train) < config.min_votes:
         raise NotEnoughVotes(f"Only {len(train)} usable training votes after the hold-out; need {config.min_votes}.")
 
