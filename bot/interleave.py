@@ -128,8 +128,7 @@ async def personal_matches(svc: Services, image: ImageInput, personal: Personal,
     if personal.adapter.uses_appearance and candidates.appearance is not None:
         colours = await svc.searcher.appearance_of(ids.tolist())
     top, distances = rerank(personal.adapter, candidates.vector, ids, stored, k,
-                            query_appearance=candidates.appearance if colours is not None else None,
-                            stored_appearance=colours)
+                            query_appearance=candidates.appearance, stored_appearance=colours)
     items = {int(m.item.id or 0): m.item for m in candidates}
     matches = candidates.replaced([Match(items[int(i)], float(d), rank)
                                    for rank, (i, d) in enumerate(zip(top, distances), 1)])

@@ -125,7 +125,9 @@ class UserAdapters:
         query = np.asarray(base_query, np.float32).reshape(1, -1)
         ids, _ = base_index.search(query, max(k, candidates))
         stored = base_index.vectors(ids[0])  # raw features for l2/l1 indexes
-        stored_appearance = appearance_of(ids[0].tolist()) if appearance_of is not None else None
+        stored_appearance = None
+        if appearance_of is not None and self.of(user_id).uses_appearance:  # colours looked up only when they count
+            stored_appearance = appearance_of(ids[0].tolist())
         return rerank(self.of(user_id), query, ids[0], stored, k, query_appearance=query_appearance,
                       stored_appearance=stored_appearance)
 
