@@ -30,6 +30,16 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
     _fsync_dir(path.parent)
 
 
+def file_stamp(path: Path) -> str | None:
+    """Size, mtime and inode of a file (None: missing): an atomic replace changes all three, so a
+    poller compares stamps instead of reading files."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
+
+
 def _fsync_dir(folder: Path) -> None:
     """Make the rename itself durable (POSIX); harmless where directories can't be opened."""
     try:

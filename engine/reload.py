@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.atomic import file_stamp
 from engine.embedders import Embedder, load_embedder
 from engine.embedders.checkpoints import FINETUNED_PREFIX
 from engine.errors import EngineError, IndexMismatchError
@@ -79,11 +80,7 @@ class ModelReloader:
         stamps: list[tuple[str, str | None]] = []
         if name.startswith(FINETUNED_PREFIX):
             checkpoint = self.settings.models_dir / f"{name[len(FINETUNED_PREFIX):]}.pt"
-            try:
-                info = checkpoint.stat()
-                stamps.append((str(checkpoint), f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"))
-            except FileNotFoundError:
-                stamps.append((str(checkpoint), None))
+            stamps.append((str(checkpoint), file_stamp(checkpoint)))
         backend = self.backend
         for metric in self.settings.metrics:
             variant = Variant(name, metric)

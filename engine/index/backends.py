@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from engine.atomic import file_stamp
 from engine.index.metrics import Metric
 from engine.index.storage import load_index, save_index
 from engine.index.variant_index import HnswParams, VariantIndex
@@ -85,12 +86,8 @@ class HnswBackend:
         save_index(index, variant.index_path(self.indexes_dir))
 
     def stamp(self, variant: Variant) -> str | None:
-        """The file's size, mtime and inode: an atomic save replaces the file, so all change."""
-        try:
-            info = variant.index_path(self.indexes_dir).stat()
-        except FileNotFoundError:
-            return None
-        return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
+        """The index file's stamp: an atomic save replaces the file."""
+        return file_stamp(variant.index_path(self.indexes_dir))
 
     def close(self) -> None:
         """Nothing held open: every index is a file read whole."""
